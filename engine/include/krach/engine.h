@@ -1,0 +1,86 @@
+/* engine.h — the engine context: the one object that owns everything.
+ *
+ * There are no globals: the configuration, the log, the real-time core, the
+ * audio backend and the session model (the live nodes) all hang off kr_engine.
+ * Every function here runs on the server thread. Session changes build a new
+ * graph and hand it to the audio thread; kr_engine_collect frees what the audio
+ * thread has retired and copies its notes into the log. */
+#ifndef KRACH_ENGINE_H
+#define KRACH_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "krach/backend.h"
+#include "krach/log.h"
+#include "krach/rt.h"
+#include "krach/tone.h"
+
+#define KR_PATH_MAX 1024
+
+typedef struct kr_config {
+    kr_backend_options audio;
+    char socket_path[KR_PATH_MAX];
+    char tcp_host[256];         /* "" = no TCP listener */
+    int tcp_port;
+    char token[128];            /* "" = read or generate token_file */
+    char token_file[KR_PATH_MAX];
+    char log_path[KR_PATH_MAX];
+    kr_log_level log_level;
+    bool test_faults;           /* allow fault injection (tests only) */
+} kr_config;
+
+typedef struct kr_engine {
+    kr_config config;
+    kr_log *log;
+    kr_rt rt;
+    kr_backend backend;
+    bool audio_running;
+    double started_at;          /* monotonic seconds */
+    /* Session model (server thread): the live nodes, in graph order. */
+    kr_node *nodes[KR_MAX_NODES];
+    int node_count;
+    kr_graph *published;        /* the graph most recently sent to the audio thread */
+    int swaps_in_flight;        /* graphs sent whose predecessor is not yet retired */
+    double master;              /* master gain target */
+    int clients;                /* connected clients (kept by the server) */
+    bool shutdown_requested;
+} kr_engine;
+
+/* Fills `config` with defaults (paths under ~/.krach, KRACH_SOCKET honoured). */
+void kr_config_defaults(kr_config *config);
+
+/* Opens the log and the real-time core and starts audio. Returns 0, or -1 with
+ * a message in err (then kr_engine_close is still safe to call). */
+int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t errlen);
+/* Stops audio and frees everything the engine owns. */
+void kr_engine_close(kr_engine *engine);
+
+/* Frees retired graphs and logs the audio thread's notes. Call often. */
+void kr_engine_collect(kr_engine *engine);
+
+double kr_engine_uptime(const kr_engine *engine);
+bool kr_engine_is_offline(const kr_engine *engine);
+
+/* Session operations. Each returns 0, or -1 with an error code (a protocol
+ * code such as "unknown_node") and a message. */
+typedef struct kr_error {
+    const char *code;
+    char message[512];
+} kr_error;
+
+kr_node *kr_engine_find(kr_engine *engine, const char *name);
+int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error);
+int kr_engine_remove_node(kr_engine *engine, const char *name, kr_error *error);
+int kr_engine_set_param(kr_engine *engine, kr_node *node, int index, double value,
+                        kr_error *error);
+int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error);
+/* Lists the known node names into buf, comma-separated ("none" if empty). */
+void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len);
+
+void kr_error_set(kr_error *error, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+double kr_monotonic_seconds(void);
+
+#endif

@@ -1,0 +1,21 @@
+/* limits.h — every hard limit of the engine in one place.
+ *
+ * Limits keep memory bounded whatever a client sends; each one that a client
+ * can hit is answered with an error that names it (see docs/protocol.md). */
+#ifndef KRACH_LIMITS_H
+#define KRACH_LIMITS_H
+
+#define KR_MAX_LINE        (1024 * 1024)      /* bytes in one request line */
+#define KR_MAX_OUTBUF      (16 * 1024 * 1024) /* unread reply bytes per client */
+#define KR_MAX_CLIENTS     64
+#define KR_MAX_NAME        64                 /* node name incl. NUL */
+#define KR_MAX_NODES       256
+#define KR_MAX_CHANNELS    2                  /* output channels */
+#define KR_MAX_BLOCK       4096               /* frames per processing slice */
+#define KR_RT_QUEUE        1024               /* commands in flight to the audio thread */
+#define KR_RT_NOTES        256                /* log notes in flight from the audio thread */
+#define KR_MIN_SAMPLE_RATE 8000
+#define KR_MAX_SAMPLE_RATE 384000
+#define KR_MAX_RENDER_SECONDS (24.0 * 3600.0) /* one render request */
+
+#endif

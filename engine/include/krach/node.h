@@ -1,0 +1,46 @@
+/* node.h — a sound-producing unit in the graph.
+ *
+ * A node is created and destroyed on the server thread. While it is part of a
+ * published graph, only the audio thread touches its processing state: it calls
+ * `process` once per slice and `set_param` when a parameter command arrives.
+ * Output buffers are allocated at creation for KR_MAX_BLOCK frames, so nothing
+ * is allocated while audio runs. */
+#ifndef KRACH_NODE_H
+#define KRACH_NODE_H
+
+#include "krach/limits.h"
+
+typedef struct kr_node kr_node;
+
+typedef struct kr_node_type {
+    const char *kind;
+    /* Audio thread: fill node->out[0 .. outputs-1][0 .. frames-1]. */
+    void (*process)(kr_node *node, unsigned frames);
+    /* Audio thread: apply parameter `index` (meaning is per kind). */
+    void (*set_param)(kr_node *node, int index, double value);
+    /* Server thread: free what `state` owns (not the node itself). */
+    void (*destroy_state)(void *state);
+} kr_node_type;
+
+struct kr_node {
+    const kr_node_type *type;
+    char name[KR_MAX_NAME];
+    int outputs;                    /* 1 = mono (sent to both sides), 2 = stereo */
+    float *out[KR_MAX_CHANNELS];    /* KR_MAX_BLOCK frames each */
+    float gain;                     /* audio thread: current, smoothed */
+    float gain_target;              /* audio thread: where gain is heading */
+    float smooth_coef;              /* one-pole coefficient for ~20 ms */
+    void *state;                    /* owned by the node, freed by destroy_state */
+};
+
+/* Server thread. Allocates the node and its output buffers; takes ownership of
+ * `state` (also on failure). Returns NULL when out of memory. */
+kr_node *kr_node_create(const kr_node_type *type, const char *name, int outputs,
+                        double sample_rate, float gain, void *state);
+void kr_node_destroy(kr_node *node);
+
+/* One-pole smoothing coefficient for a time constant in seconds: each sample
+ * moves `1 - coef` of the remaining distance. */
+float kr_smooth_coef(double sample_rate, double seconds);
+
+#endif

@@ -1,0 +1,86 @@
+/* rt.h — the real-time core: everything the audio thread touches.
+ *
+ * Threads: the *server* thread is the single producer of `commands` and the
+ * single consumer of `retired` and `notes`; the *audio* thread (a PortAudio
+ * callback, the null backend's clock thread, or the server thread itself while
+ * rendering offline) is the other side. kr_rt_process never allocates, frees,
+ * locks, blocks, logs or does I/O: prepared objects arrive as commands, replaced
+ * objects leave through `retired`, and messages leave as `notes` (static format
+ * strings plus two numbers, formatted later by the server thread). */
+#ifndef KRACH_RT_H
+#define KRACH_RT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "krach/graph.h"
+#include "krach/log.h"
+#include "krach/ring.h"
+
+typedef enum kr_rt_command_type {
+    KR_RT_SWAP_GRAPH = 1, /* ptr: the new kr_graph; the old one is retired */
+    KR_RT_SET_MASTER,     /* value: master gain target */
+    KR_RT_SET_PARAM,      /* ptr: kr_node (live), index, value */
+    KR_RT_SET_GAIN        /* ptr: kr_node (live), value: gain target */
+} kr_rt_command_type;
+
+typedef struct kr_rt_command {
+    kr_rt_command_type type;
+    int index;
+    void *ptr;
+    double value;
+} kr_rt_command;
+
+typedef struct kr_rt_note {
+    kr_log_level level;
+    const char *fmt; /* static string with at most two %g conversions */
+    double a, b;
+} kr_rt_note;
+
+typedef struct kr_rt {
+    double sample_rate;
+    int channels;
+    kr_ring commands;       /* server → audio: kr_rt_command */
+    kr_ring retired;        /* audio → server: kr_graph* */
+    kr_ring notes;          /* audio → server: kr_rt_note */
+    kr_graph *graph;        /* the graph being played; audio thread's while running */
+    float master;           /* audio thread: smoothed master gain */
+    float master_target;
+    float master_coef;
+    float *mix;             /* KR_MAX_BLOCK * channels scratch */
+    /* Read by any thread (relaxed atomics; they are statistics). */
+    atomic_uint_fast64_t frames;     /* frames processed since start */
+    atomic_uint_fast64_t xruns;      /* deadlines missed (reported by backends) */
+    atomic_uint_fast64_t nonfinite;  /* NaN/Inf samples scrubbed */
+    atomic_uint_fast32_t cpu_load_permille; /* smoothed, 0..1000+ */
+    uint64_t nonfinite_reported;     /* audio thread: last count noted */
+    uint64_t nonfinite_report_frame; /* audio thread: frame of that note */
+} kr_rt;
+
+/* Server thread, before audio starts. Returns 0 or -1 (out of memory). */
+int kr_rt_init(kr_rt *rt, double sample_rate, int channels, float master);
+/* Server thread, after audio stopped. Frees rings and the scratch buffer (not
+ * the graph, which the engine owns: take it with kr_rt_take_graph first). */
+void kr_rt_free(kr_rt *rt);
+
+/* Server thread: queue a command. False when the queue is full. */
+int kr_rt_send(kr_rt *rt, const kr_rt_command *cmd);
+
+/* Audio thread: render `frames` interleaved frames into `out` (any count; it
+ * is sliced into KR_MAX_BLOCK pieces). Applies queued commands first. */
+void kr_rt_process(kr_rt *rt, float *out, unsigned long frames);
+
+/* Audio thread: apply queued commands without rendering. Used by the offline
+ * backend to drain a full queue, and at shutdown. */
+void kr_rt_apply_commands(kr_rt *rt);
+
+/* Audio thread: post a log note (dropped silently if the ring is full). */
+void kr_rt_post_note(kr_rt *rt, kr_log_level level, const char *fmt, double a, double b);
+
+/* Audio thread: count a missed deadline. */
+void kr_rt_count_xrun(kr_rt *rt);
+
+/* Flush denormals to zero on this thread (x86 SSE, ARM FPCR). */
+void kr_rt_flush_denormals(void);
+
+#endif

@@ -1,0 +1,21 @@
+/* safety.h — the last stage before the device or file.
+ *
+ * Two promises: no NaN or infinity ever reaches the output (such a sample
+ * becomes 0 and is counted), and no sample exceeds full scale. Below the knee
+ * (0.9) samples pass untouched; above it a tanh curve bends them smoothly
+ * toward ±1 without ever reaching it, so the limiter is transparent at normal
+ * levels and never produces a hard-clip corner. */
+#ifndef KRACH_SAFETY_H
+#define KRACH_SAFETY_H
+
+#include <stddef.h>
+
+#define KR_SAFETY_KNEE 0.9f
+
+/* Applies the stage in place to n samples; returns how many were non-finite. */
+size_t kr_safety_process(float *samples, size_t n);
+
+/* The transfer curve for one finite sample (exposed for tests). */
+float kr_safety_limit(float x);
+
+#endif

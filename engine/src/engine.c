@@ -1,0 +1,270 @@
+/* engine.c — the engine context and the session model (server thread). */
+#include "krach/engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double kr_monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void kr_error_set(kr_error *error, const char *code, const char *fmt, ...)
+{
+    error->code = code;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(error->message, sizeof error->message, fmt, args);
+    va_end(args);
+}
+
+static void home_path(char *out, size_t len, const char *leaf)
+{
+    const char *home = getenv("HOME");
+    snprintf(out, len, "%s/.krach/%s", home && *home ? home : ".", leaf);
+}
+
+void kr_config_defaults(kr_config *config)
+{
+    memset(config, 0, sizeof *config);
+    config->audio.kind = KR_BACKEND_AUTO;
+    config->audio.sample_rate = 48000;
+    config->audio.block_size = 256;
+    const char *env_socket = getenv("KRACH_SOCKET");
+    if (env_socket && *env_socket)
+        snprintf(config->socket_path, sizeof config->socket_path, "%s", env_socket);
+    else
+        home_path(config->socket_path, sizeof config->socket_path, "engine.sock");
+    home_path(config->token_file, sizeof config->token_file, "token");
+    home_path(config->log_path, sizeof config->log_path, "engine.log");
+    config->log_level = KR_LOG_INFO;
+}
+
+int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t errlen)
+{
+    memset(engine, 0, sizeof *engine);
+    engine->config = *config;
+    engine->started_at = kr_monotonic_seconds();
+    engine->master = 1.0;
+    engine->log = kr_log_open(config->log_path, config->log_level, err, errlen);
+    if (!engine->log)
+        return -1;
+    kr_logf(engine->log, KR_LOG_INFO, "krach-engine %s starting (pid %d)", KRACH_VERSION,
+            (int)getpid());
+    if (kr_rt_init(&engine->rt, config->audio.sample_rate, KR_MAX_CHANNELS,
+                   (float)engine->master)) {
+        snprintf(err, errlen, "out of memory creating the real-time core");
+        return -1;
+    }
+    if (kr_backend_start(&engine->backend, &config->audio, &engine->rt, engine->log, err,
+                         errlen))
+        return -1;
+    engine->audio_running = true;
+    return 0;
+}
+
+void kr_engine_collect(kr_engine *engine)
+{
+    kr_rt_note note;
+    while (kr_ring_pop(&engine->rt.notes, &note)) {
+        char text[512];
+        /* The format is one of the audio thread's static strings with at most
+         * two %g conversions, so passing both numbers is always safe. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(text, sizeof text, note.fmt, note.a, note.b);
+#pragma GCC diagnostic pop
+        kr_logf(engine->log, note.level, "audio: %s", text);
+    }
+    kr_graph *old;
+    while (kr_ring_pop(&engine->rt.retired, &old)) {
+        kr_graph_destroy(old);
+        engine->swaps_in_flight--;
+    }
+}
+
+/* Hands a command to the audio thread. When the queue is full: offline, apply
+ * it here (there is no other audio thread); live, wait up to half a second for
+ * the audio thread to catch up. */
+static int send_rt(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
+{
+    for (int waited_ms = 0;; waited_ms++) {
+        if (kr_rt_send(&engine->rt, cmd))
+            return 0;
+        if (kr_engine_is_offline(engine) || !engine->audio_running) {
+            kr_rt_apply_commands(&engine->rt);
+        } else {
+            if (waited_ms >= 500) {
+                kr_error_set(error, "busy", "the audio thread has not taken commands for 0.5 s "
+                             "(overloaded or stopped); try again, or check engine.log");
+                return -1;
+            }
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        kr_engine_collect(engine);
+    }
+}
+
+/* Builds a graph of the current model and sends it; `removed` (if any) is
+ * parked on the previous graph so it is freed only once that one is retired. */
+static int publish(kr_engine *engine, kr_node *removed, kr_error *error)
+{
+    /* Every swap in flight will come back through the retire ring, which must
+     * never be full when the audio thread pushes: wait for room first. */
+    while (engine->swaps_in_flight >= KR_RT_QUEUE - 1) {
+        if (kr_engine_is_offline(engine) || !engine->audio_running)
+            kr_rt_apply_commands(&engine->rt);
+        else {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        kr_engine_collect(engine);
+    }
+    kr_graph *graph = kr_graph_create(engine->nodes, engine->node_count);
+    if (!graph || (removed && engine->published &&
+                   kr_graph_park_dead(engine->published, removed))) {
+        kr_graph_destroy(graph);
+        kr_error_set(error, "io_error", "out of memory building the graph");
+        return -1;
+    }
+    kr_rt_command cmd = {.type = KR_RT_SWAP_GRAPH, .ptr = graph};
+    if (send_rt(engine, &cmd, error)) {
+        kr_graph_destroy(graph);
+        return -1;
+    }
+    if (engine->published)
+        engine->swaps_in_flight++;
+    engine->published = graph;
+    return 0;
+}
+
+kr_node *kr_engine_find(kr_engine *engine, const char *name)
+{
+    for (int i = 0; i < engine->node_count; i++)
+        if (strcmp(engine->nodes[i]->name, name) == 0)
+            return engine->nodes[i];
+    return NULL;
+}
+
+void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (engine->node_count == 0) {
+        snprintf(buf, len, "none");
+        return;
+    }
+    size_t used = 0;
+    for (int i = 0; i < engine->node_count && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s'%s'", i ? ", " : "",
+                                 engine->nodes[i]->name);
+}
+
+int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error)
+{
+    if (kr_engine_find(engine, node->name)) {
+        kr_error_set(error, "exists", "a node named '%s' already exists; remove it first or "
+                     "choose another name", node->name);
+        kr_node_destroy(node);
+        return -1;
+    }
+    if (engine->node_count >= KR_MAX_NODES) {
+        kr_error_set(error, "limit", "the engine holds at most %d nodes; remove one first",
+                     KR_MAX_NODES);
+        kr_node_destroy(node);
+        return -1;
+    }
+    engine->nodes[engine->node_count++] = node;
+    if (publish(engine, NULL, error)) {
+        engine->node_count--;
+        kr_node_destroy(node);
+        return -1;
+    }
+    kr_logf(engine->log, KR_LOG_INFO, "node '%s' (%s) added", node->name, node->type->kind);
+    return 0;
+}
+
+int kr_engine_remove_node(kr_engine *engine, const char *name, kr_error *error)
+{
+    int index = -1;
+    for (int i = 0; i < engine->node_count; i++)
+        if (strcmp(engine->nodes[i]->name, name) == 0)
+            index = i;
+    if (index < 0) {
+        char known[512];
+        kr_engine_list_nodes(engine, known, sizeof known);
+        kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s)", name, known);
+        return -1;
+    }
+    kr_node *node = engine->nodes[index];
+    memmove(engine->nodes + index, engine->nodes + index + 1,
+            (size_t)(engine->node_count - index - 1) * sizeof *engine->nodes);
+    engine->node_count--;
+    if (publish(engine, node, error)) {
+        /* Put it back where it was: the audio thread still plays it. */
+        memmove(engine->nodes + index + 1, engine->nodes + index,
+                (size_t)(engine->node_count - index) * sizeof *engine->nodes);
+        engine->nodes[index] = node;
+        engine->node_count++;
+        return -1;
+    }
+    kr_logf(engine->log, KR_LOG_INFO, "node '%s' removed", name);
+    return 0;
+}
+
+int kr_engine_set_param(kr_engine *engine, kr_node *node, int index, double value,
+                        kr_error *error)
+{
+    kr_rt_command cmd = {.type = KR_RT_SET_PARAM, .ptr = node, .index = index, .value = value};
+    return send_rt(engine, &cmd, error);
+}
+
+int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error)
+{
+    kr_rt_command cmd = {.type = KR_RT_SET_MASTER, .value = gain};
+    if (send_rt(engine, &cmd, error))
+        return -1;
+    engine->master = gain;
+    return 0;
+}
+
+double kr_engine_uptime(const kr_engine *engine)
+{
+    return kr_monotonic_seconds() - engine->started_at;
+}
+
+bool kr_engine_is_offline(const kr_engine *engine)
+{
+    return engine->backend.kind == KR_BACKEND_OFFLINE;
+}
+
+void kr_engine_close(kr_engine *engine)
+{
+    if (engine->audio_running) {
+        kr_backend_stop(&engine->backend);
+        engine->audio_running = false;
+    }
+    if (engine->rt.mix) {
+        /* No audio thread any more: settle queued swaps here, then free. */
+        kr_rt_apply_commands(&engine->rt);
+        kr_engine_collect(engine);
+        kr_graph_destroy(engine->rt.graph);
+        engine->rt.graph = NULL;
+        engine->published = NULL;
+        for (int i = 0; i < engine->node_count; i++)
+            kr_node_destroy(engine->nodes[i]);
+        engine->node_count = 0;
+        kr_rt_free(&engine->rt);
+    }
+    if (engine->log) {
+        kr_logf(engine->log, KR_LOG_INFO, "krach-engine stopped");
+        kr_log_close(engine->log);
+        engine->log = NULL;
+    }
+}

@@ -1,0 +1,165 @@
+/* rt.c — the audio thread's side of the engine (see rt.h for the rules). */
+#include "krach/rt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "krach/safety.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
+int kr_rt_init(kr_rt *rt, double sample_rate, int channels, float master)
+{
+    memset(rt, 0, sizeof *rt);
+    rt->sample_rate = sample_rate;
+    rt->channels = channels;
+    rt->master = rt->master_target = master;
+    /* 20 ms: fast enough to feel immediate, slow enough not to click. */
+    rt->master_coef = (float)kr_smooth_coef(sample_rate, 0.02);
+    rt->mix = calloc((size_t)KR_MAX_BLOCK * (size_t)channels, sizeof(float));
+    if (!rt->mix || kr_ring_init(&rt->commands, sizeof(kr_rt_command), KR_RT_QUEUE) ||
+        kr_ring_init(&rt->retired, sizeof(kr_graph *), KR_RT_QUEUE) ||
+        kr_ring_init(&rt->notes, sizeof(kr_rt_note), KR_RT_NOTES)) {
+        kr_rt_free(rt);
+        return -1;
+    }
+    return 0;
+}
+
+void kr_rt_free(kr_rt *rt)
+{
+    kr_ring_free(&rt->commands);
+    kr_ring_free(&rt->retired);
+    kr_ring_free(&rt->notes);
+    free(rt->mix);
+    rt->mix = NULL;
+}
+
+int kr_rt_send(kr_rt *rt, const kr_rt_command *cmd)
+{
+    return kr_ring_push(&rt->commands, cmd);
+}
+
+void kr_rt_post_note(kr_rt *rt, kr_log_level level, const char *fmt, double a, double b)
+{
+    kr_rt_note note = {level, fmt, a, b};
+    (void)kr_ring_push(&rt->notes, &note);
+}
+
+void kr_rt_count_xrun(kr_rt *rt)
+{
+    atomic_fetch_add_explicit(&rt->xruns, 1, memory_order_relaxed);
+}
+
+void kr_rt_flush_denormals(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) and DAZ (bit 6) */
+#elif defined(__aarch64__)
+    unsigned long fpcr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ volatile("msr fpcr, %0" ::"r"(fpcr | (1UL << 24))); /* FZ */
+#endif
+}
+
+void kr_rt_apply_commands(kr_rt *rt)
+{
+    kr_rt_command cmd;
+    while (kr_ring_pop(&rt->commands, &cmd)) {
+        switch (cmd.type) {
+        case KR_RT_SWAP_GRAPH: {
+            kr_graph *old = rt->graph;
+            rt->graph = cmd.ptr;
+            /* Cannot fail: the server never has more swaps in flight than the
+             * retire ring holds (kr_engine_publish counts them). */
+            if (old)
+                (void)kr_ring_push(&rt->retired, &old);
+            break;
+        }
+        case KR_RT_SET_MASTER:
+            rt->master_target = (float)cmd.value;
+            break;
+        case KR_RT_SET_PARAM: {
+            kr_node *node = cmd.ptr;
+            node->type->set_param(node, cmd.index, cmd.value);
+            break;
+        }
+        case KR_RT_SET_GAIN: {
+            kr_node *node = cmd.ptr;
+            node->gain_target = (float)cmd.value;
+            break;
+        }
+        }
+    }
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts; /* clock_gettime is a vDSO call: no syscall, no blocking */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void render_slice(kr_rt *rt, float *out, unsigned frames)
+{
+    const int channels = rt->channels;
+    const size_t n = (size_t)frames * (size_t)channels;
+    memset(rt->mix, 0, n * sizeof(float));
+    if (rt->graph)
+        kr_graph_process(rt->graph, rt->mix, frames, channels);
+
+    float master = rt->master;
+    const float target = rt->master_target, coef = rt->master_coef;
+    for (unsigned i = 0; i < frames; i++) {
+        master = target + (master - target) * coef;
+        for (int ch = 0; ch < channels; ch++)
+            out[i * (unsigned)channels + (unsigned)ch] =
+                rt->mix[i * (unsigned)channels + (unsigned)ch] * master;
+    }
+    rt->master = master;
+
+    size_t bad = kr_safety_process(out, n);
+    if (bad)
+        atomic_fetch_add_explicit(&rt->nonfinite, bad, memory_order_relaxed);
+}
+
+void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
+{
+    const double start = now_seconds();
+    kr_rt_flush_denormals();
+    kr_rt_apply_commands(rt);
+
+    unsigned long done = 0;
+    while (done < frames) {
+        unsigned slice = (unsigned)(frames - done > KR_MAX_BLOCK ? KR_MAX_BLOCK : frames - done);
+        render_slice(rt, out + done * (unsigned long)rt->channels, slice);
+        done += slice;
+    }
+    atomic_fetch_add_explicit(&rt->frames, frames, memory_order_relaxed);
+
+    /* Report scrubbed samples at most once per second of audio, not per block. */
+    uint64_t bad = atomic_load_explicit(&rt->nonfinite, memory_order_relaxed);
+    uint64_t now_frame = atomic_load_explicit(&rt->frames, memory_order_relaxed);
+    if (bad != rt->nonfinite_reported &&
+        (rt->nonfinite_reported == 0 ||
+         now_frame - rt->nonfinite_report_frame >= (uint64_t)rt->sample_rate)) {
+        rt->nonfinite_report_frame = now_frame;
+        kr_rt_post_note(rt, KR_LOG_WARN,
+                   "replaced %g non-finite output samples with silence (total %g)",
+                   (double)(bad - rt->nonfinite_reported), (double)bad);
+        rt->nonfinite_reported = bad;
+    }
+
+    /* CPU load: share of the block's duration spent computing it, smoothed. */
+    if (frames > 0) {
+        double load = (now_seconds() - start) * rt->sample_rate / (double)frames;
+        unsigned prev = (unsigned)atomic_load_explicit(&rt->cpu_load_permille,
+                                                       memory_order_relaxed);
+        double smoothed = 0.9 * prev + 0.1 * load * 1000.0;
+        atomic_store_explicit(&rt->cpu_load_permille, (uint_fast32_t)(smoothed + 0.5),
+                              memory_order_relaxed);
+    }
+}

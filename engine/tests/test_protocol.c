@@ -1,0 +1,2 @@
+#include "kr_test.h"
+int main(void) { return KR_TEST_REPORT("protocol"); }
