@@ -47,7 +47,10 @@ const char *kr_backend_name(kr_backend_kind kind);
 /* Offline only: process exactly `frames` frames on the calling thread. With a
  * path, write them through libsndfile (format from the extension; subtype
  * "float", "pcm16", "pcm24" or NULL for the format's default; append adds to
- * an existing file). Returns 0, or -1 with a message in err. */
+ * an existing .wav or .aiff file). Returns 0; -1 when the file cannot be
+ * written (an I/O problem); -2 when the request itself is unusable (unknown
+ * extension or subtype, append to a format that cannot be appended to, or to a
+ * file of another channel count or rate). Either way err says why. */
 int kr_offline_render(kr_rt *rt, long long frames, const char *path,
                       const char *subtype, int append, char *err, size_t errlen);
 

@@ -7,7 +7,11 @@
 
 #include "krach/backend.h"
 
-static int format_for(const char *path, const char *subtype, int *format, char *err,
+/* Sets info->format from the extension and subtype, and checks that libsndfile
+ * can write that combination (info->samplerate and channels already set).
+ * Every message starts with "unsupported" so that callers can tell these
+ * caller's-value errors from I/O errors without parsing the path. */
+static int format_for(const char *path, const char *subtype, SF_INFO *info, char *err,
                       size_t errlen)
 {
     static const struct { const char *ext; int major; int sub; } formats[] = {
@@ -30,24 +34,41 @@ static int format_for(const char *path, const char *subtype, int *format, char *
             else if (strcmp(subtype, "pcm24") == 0)
                 sub = SF_FORMAT_PCM_24;
             else {
-                snprintf(err, errlen, "unknown subtype '%s' (use float, pcm16 or pcm24)", subtype);
+                snprintf(err, errlen, "unsupported subtype '%s' (use float, pcm16 or pcm24)",
+                         subtype);
                 return -1;
             }
         }
-        *format = formats[i].major | sub;
+        info->format = formats[i].major | sub;
+        if (!sf_format_check(info)) {
+            snprintf(err, errlen, "unsupported subtype '%s' for %s files at %d Hz (.wav and "
+                     ".aiff take float, pcm16 or pcm24; .flac pcm16 or pcm24; .ogg none)",
+                     subtype ? subtype : "(default)", formats[i].ext, info->samplerate);
+            return -1;
+        }
         return 0;
     }
-    snprintf(err, errlen, "cannot tell the file format of '%s': end the name with .wav, .flac, "
-                          ".aiff or .ogg", path);
+    snprintf(err, errlen, "unsupported file format: cannot tell the format of '%s'; end the "
+                          "name with .wav, .flac, .aiff or .ogg", path);
     return -1;
 }
 
+/* On failure returns NULL and sets *bad_request when the request, not the
+ * file system, is at fault. */
 static SNDFILE *open_output(kr_rt *rt, const char *path, const char *subtype, int append,
-                            char *err, size_t errlen)
+                            int *bad_request, char *err, size_t errlen)
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
     if (append) {
+        const char *dot = strrchr(path, '.');
+        if (!dot || !(strcasecmp(dot, ".wav") == 0 || strcasecmp(dot, ".aiff") == 0 ||
+                      strcasecmp(dot, ".aif") == 0)) {
+            snprintf(err, errlen, "append works for .wav and .aiff files only; render FLAC "
+                     "and OGG in one request");
+            *bad_request = 1;
+            return NULL;
+        }
         SNDFILE *file = sf_open(path, SFM_RDWR, &info);
         if (!file) {
             snprintf(err, errlen, "cannot append to %s: %s", path, sf_strerror(NULL));
@@ -58,15 +79,16 @@ static SNDFILE *open_output(kr_rt *rt, const char *path, const char *subtype, in
                      "renders %d at %d Hz", path, info.channels, info.samplerate,
                      rt->channels, (int)rt->sample_rate);
             sf_close(file);
+            *bad_request = 1;
             return NULL;
         }
         sf_seek(file, 0, SEEK_END);
         return file;
     }
-    if (format_for(path, subtype, &info.format, err, errlen))
-        return NULL;
     info.samplerate = (int)rt->sample_rate;
     info.channels = rt->channels;
+    if (format_for(path, subtype, &info, err, errlen))
+        return NULL;
     SNDFILE *file = sf_open(path, SFM_WRITE, &info);
     if (!file)
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
@@ -77,8 +99,9 @@ int kr_offline_render(kr_rt *rt, long long frames, const char *path, const char 
                       int append, char *err, size_t errlen)
 {
     SNDFILE *file = NULL;
-    if (path && !(file = open_output(rt, path, subtype, append, err, errlen)))
-        return -1;
+    int bad_request = 0;
+    if (path && !(file = open_output(rt, path, subtype, append, &bad_request, err, errlen)))
+        return bad_request ? -2 : -1;
     enum { CHUNK = 1024 };
     float buffer[CHUNK * KR_MAX_CHANNELS];
     int status = 0;

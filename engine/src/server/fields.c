@@ -115,7 +115,8 @@ int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *erro
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)(*out)[i] < 0x20) {
+        unsigned char c = (unsigned char)(*out)[i];
+        if (c < 0x20 || c == 0x7f) { /* C0 controls and DEL */
             kr_error_set(error, "bad_value", "%s: a node name may not contain control characters",
                          cmd);
             return -1;

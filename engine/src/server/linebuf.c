@@ -24,6 +24,11 @@ static int reserve(kr_linebuf *buf, size_t need)
     size_t cap = buf->cap ? buf->cap : 1024;
     while (cap < need)
         cap *= 2;
+    /* The caller keeps len + seg <= limit, so need <= limit + 1 (the line and
+     * its NUL): never grow past that, or doubling would let one line of almost
+     * the limit hold nearly twice the limit. */
+    if (buf->limit < (size_t)-1 && cap > buf->limit + 1)
+        cap = buf->limit + 1;
     char *data = realloc(buf->data, cap);
     if (!data)
         return -1;

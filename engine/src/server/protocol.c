@@ -197,8 +197,12 @@ static int cmd_render(request *req)
         return -1;
     char err[512];
     if (kr_offline_render(&e->rt, frames, path, subtype, append, err, sizeof err)) {
-        kr_error_set(&req->error, strstr(err, "subtype") || strstr(err, "format") ? "bad_value"
-                                                                                   : "io_error",
+        /* Format and subtype problems are the request's fault; anything else
+         * is I/O. Match the prefix only: the message also contains the path,
+         * which may say anything ("/no/such/format/x.wav"). */
+        kr_error_set(&req->error,
+                     strncmp(err, "unsupported", strlen("unsupported")) == 0 ? "bad_value"
+                                                                            : "io_error",
                      "render: %s", err);
         return -1;
     }
