@@ -3,7 +3,7 @@
  * Two promises: no NaN or infinity ever reaches the output (such a sample
  * becomes 0 and is counted), and no sample exceeds full scale. Below the knee
  * (0.9) samples pass untouched; above it a tanh curve bends them smoothly
- * toward ±1 without ever reaching it, so the limiter is transparent at normal
+ * toward ±1 (reaching it only where float rounding ends the curve), so the limiter is transparent at normal
  * levels and never produces a hard-clip corner. */
 #ifndef KRACH_SAFETY_H
 #define KRACH_SAFETY_H

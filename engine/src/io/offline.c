@@ -1,16 +1,17 @@
 /* offline.c — render on demand, on the calling thread, into a sound file. */
+#include <errno.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "krach/backend.h"
 
 /* Sets info->format from the extension and subtype, and checks that libsndfile
  * can write that combination (info->samplerate and channels already set).
- * Every message starts with "unsupported" so that callers can tell these
- * caller's-value errors from I/O errors without parsing the path. */
+ * A failure here is always the request's fault (kr_offline_render's -2). */
 static int format_for(const char *path, const char *subtype, SF_INFO *info, char *err,
                       size_t errlen)
 {
@@ -69,6 +70,14 @@ static SNDFILE *open_output(kr_rt *rt, const char *path, const char *subtype, in
             *bad_request = 1;
             return NULL;
         }
+        /* sf_open(SFM_RDWR) creates a missing file: check first, so a failed
+         * append leaves nothing behind. */
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "cannot append to %s: %s (render without append to create "
+                     "it)", path, strerror(errno));
+            return NULL;
+        }
         SNDFILE *file = sf_open(path, SFM_RDWR, &info);
         if (!file) {
             snprintf(err, errlen, "cannot append to %s: %s", path, sf_strerror(NULL));
@@ -87,8 +96,10 @@ static SNDFILE *open_output(kr_rt *rt, const char *path, const char *subtype, in
     }
     info.samplerate = (int)rt->sample_rate;
     info.channels = rt->channels;
-    if (format_for(path, subtype, &info, err, errlen))
+    if (format_for(path, subtype, &info, err, errlen)) {
+        *bad_request = 1;
         return NULL;
+    }
     SNDFILE *file = sf_open(path, SFM_WRITE, &info);
     if (!file)
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));

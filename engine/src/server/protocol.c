@@ -196,14 +196,12 @@ static int cmd_render(request *req)
         kr_field_bool(req->json, req->cmd, "append", &append, &req->error) < 0)
         return -1;
     char err[512];
-    if (kr_offline_render(&e->rt, frames, path, subtype, append, err, sizeof err)) {
-        /* Format and subtype problems are the request's fault; anything else
-         * is I/O. Match the prefix only: the message also contains the path,
-         * which may say anything ("/no/such/format/x.wav"). */
-        kr_error_set(&req->error,
-                     strncmp(err, "unsupported", strlen("unsupported")) == 0 ? "bad_value"
-                                                                            : "io_error",
-                     "render: %s", err);
+    int rc = kr_offline_render(&e->rt, frames, path, subtype, append, err, sizeof err);
+    if (rc) {
+        /* -2: the request is unusable (format, subtype, append target); -1: I/O.
+         * Never guess from the message: it contains the path, which may say
+         * anything ("/no/such/format/x.wav"). */
+        kr_error_set(&req->error, rc == -2 ? "bad_value" : "io_error", "render: %s", err);
         return -1;
     }
     kr_engine_collect(e);
@@ -289,7 +287,7 @@ static void list_commands(char *buf, size_t len)
 char *kr_protocol_handle(kr_engine *engine, kr_peer *peer, const char *line, size_t len)
 {
     json_error_t jerr;
-    /* Reject NUL bytes: a line is text. Big integers become reals, not errors. */
+    /* jansson rejects NUL bytes, non-finite numbers and integers beyond 64 bits. */
     json_t *json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json) {
         char message[400];
