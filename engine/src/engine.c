@@ -69,8 +69,31 @@ int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t
     return 0;
 }
 
+/* A real-time backend whose frame count stops moving has lost its device
+ * (e.g. the JACK server went away). Say so once; status reports it. */
+static void watch_audio_clock(kr_engine *engine)
+{
+    if (!engine->audio_running || kr_engine_is_offline(engine))
+        return;
+    double now = kr_monotonic_seconds();
+    uint64_t frames = atomic_load_explicit(&engine->rt.frames, memory_order_relaxed);
+    if (frames != engine->watch_frames || engine->watch_since == 0.0) {
+        if (engine->backend.stalled)
+            kr_logf(engine->log, KR_LOG_INFO, "audio is running again");
+        engine->backend.stalled = false;
+        engine->watch_frames = frames;
+        engine->watch_since = now;
+    } else if (!engine->backend.stalled && now - engine->watch_since > 1.0) {
+        engine->backend.stalled = true;
+        kr_logf(engine->log, KR_LOG_ERROR, "the %s backend has not asked for audio for a "
+                "second: the device or audio server is gone; restart the engine",
+                kr_backend_name(engine->backend.kind));
+    }
+}
+
 void kr_engine_collect(kr_engine *engine)
 {
+    watch_audio_clock(engine);
     kr_rt_note note;
     while (kr_ring_pop(&engine->rt.notes, &note)) {
         char text[512];
@@ -82,17 +105,16 @@ void kr_engine_collect(kr_engine *engine)
 #pragma GCC diagnostic pop
         kr_logf(engine->log, note.level, "audio: %s", text);
     }
-    kr_graph *old;
+    kr_rt_retired old;
     while (kr_ring_pop(&engine->rt.retired, &old)) {
-        kr_graph_destroy(old);
-        engine->swaps_in_flight--;
+        engine->retires_pending -= 1 + old.destroy(old.ptr);
     }
 }
 
 /* Hands a command to the audio thread. When the queue is full: offline, apply
  * it here (there is no other audio thread); live, wait up to half a second for
  * the audio thread to catch up. */
-static int send_rt(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
+int kr_engine_send(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
 {
     for (int waited_ms = 0;; waited_ms++) {
         if (kr_rt_send(&engine->rt, cmd))
@@ -112,21 +134,33 @@ static int send_rt(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
     }
 }
 
-/* Builds a graph of the current model and sends it; `removed` (if any) is
- * parked on the previous graph so it is freed only once that one is retired. */
-static int publish(kr_engine *engine, kr_node *removed, kr_error *error)
+int kr_engine_reserve_retire(kr_engine *engine, kr_error *error)
 {
-    /* Every swap in flight will come back through the retire ring, which must
-     * never be full when the audio thread pushes: wait for room first. */
-    while (engine->swaps_in_flight >= KR_RT_QUEUE - 1) {
-        if (kr_engine_is_offline(engine) || !engine->audio_running)
+    /* Everything the audio thread will retire comes back through a ring that
+     * must never be full when it pushes: wait for room before sending more. */
+    for (int waited_ms = 0; engine->retires_pending >= KR_RT_QUEUE - 1; waited_ms++) {
+        if (kr_engine_is_offline(engine) || !engine->audio_running) {
             kr_rt_apply_commands(&engine->rt);
-        else {
+        } else {
+            if (waited_ms >= 500) {
+                kr_error_set(error, "busy", "the audio thread has not handed back replaced "
+                             "objects for 0.5 s (overloaded or stopped); try again");
+                return -1;
+            }
             struct timespec ms = {0, 1000000};
             nanosleep(&ms, NULL);
         }
         kr_engine_collect(engine);
     }
+    return 0;
+}
+
+/* Builds a graph of the current model and sends it; `removed` (if any) is
+ * parked on the previous graph so it is freed only once that one is retired. */
+static int publish(kr_engine *engine, kr_node *removed, kr_error *error)
+{
+    if (engine->published && kr_engine_reserve_retire(engine, error))
+        return -1;
     kr_graph *graph = kr_graph_create(engine->nodes, engine->node_count);
     if (!graph || (removed && engine->published &&
                    kr_graph_park_dead(engine->published, removed))) {
@@ -135,12 +169,12 @@ static int publish(kr_engine *engine, kr_node *removed, kr_error *error)
         return -1;
     }
     kr_rt_command cmd = {.type = KR_RT_SWAP_GRAPH, .ptr = graph};
-    if (send_rt(engine, &cmd, error)) {
+    if (kr_engine_send(engine, &cmd, error)) {
         kr_graph_destroy(graph);
         return -1;
     }
     if (engine->published)
-        engine->swaps_in_flight++;
+        engine->retires_pending++;
     engine->published = graph;
     return 0;
 }
@@ -222,13 +256,13 @@ int kr_engine_set_param(kr_engine *engine, kr_node *node, int index, double valu
                         kr_error *error)
 {
     kr_rt_command cmd = {.type = KR_RT_SET_PARAM, .ptr = node, .index = index, .value = value};
-    return send_rt(engine, &cmd, error);
+    return kr_engine_send(engine, &cmd, error);
 }
 
 int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error)
 {
     kr_rt_command cmd = {.type = KR_RT_SET_MASTER, .value = gain};
-    if (send_rt(engine, &cmd, error))
+    if (kr_engine_send(engine, &cmd, error))
         return -1;
     engine->master = gain;
     return 0;

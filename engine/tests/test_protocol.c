@@ -247,11 +247,12 @@ static void test_status_fields_and_types(kr_engine *e)
     CHECK(json_is_real(json_object_get(r, "cpu_load")));
     CHECK(json_real_value(json_object_get(r, "cpu_load")) >= 0.0);
     CHECK(int_field(r, "xruns") == 0);
+    CHECK(json_is_false(json_object_get(r, "stalled"))); /* an offline clock never stalls */
     CHECK(int_field(r, "nonfinite") == 0);
     CHECK(int_field(r, "clients") == 0);
     CHECK(json_is_real(json_object_get(r, "master")));
     CHECK(json_is_array(json_object_get(r, "nodes")));
-    CHECK(json_object_size(r) == 16); /* id, ok and the 14 documented fields */
+    CHECK(json_object_size(r) == 17); /* id, ok and the 14 documented fields */
     json_decref(r);
 }
 
@@ -308,7 +309,6 @@ static void test_malformed_json(kr_engine *e)
         "{",        "not json",    "",
         "}",        "{\"cmd\": \"ping\",}", "{\"cmd\": 'ping'}",
         "{\"cmd\": \"ping\"} trailing", "{\"cmd\": \"ping\"}{\"cmd\": \"ping\"}",
-        "42",       "\"ping\"",    "null", /* scalars: jansson wants [ or { */
         "{\"cmd\": \"ping\", \"id\": NaN}", "{\"cmd\": \"ping\", \"id\": Infinity}",
         "{\"cmd\": \"master\", \"gain\": 1e400}", /* real overflow */
         "{\"cmd\": \"render\", \"frames\": 99999999999999999999}", /* integer overflow */
@@ -326,6 +326,10 @@ static void test_malformed_json(kr_engine *e)
         CHECK(json_is_null(json_object_get(r, "id")));
         json_decref(r);
     }
+    /* JSON that is not an object is a bad request, not bad JSON. */
+    const char *scalars[] = {"42", "\"ping\"", "null", "[1, 2]", "true"};
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        expect_error(e, scalars[i], "bad_request", "must be a JSON object");
     /* The column is where the parser stopped. */
     expect_error(e, "{\"cmd\": \"ping\",,}", "bad_json", "at column 16");
     expect_error(e, "{\"a\":1,\"a\":2}", "bad_json", "at column 10");
@@ -481,6 +485,8 @@ static void test_bad_values(kr_engine *e)
     static const struct { const char *line, *needle; } cases[] = {
         {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"freq\": -1}", "'freq' is -1"},
         {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"freq\": 24001}", "between 0 and 24000"},
+        {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"freq\": 24000}", "below 24000"},
+        {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"freq\": 0}", "above 0"},
         {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"freq\": 1e300}", "'freq'"},
         {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"gain\": 1.5}", "between 0 and 1"},
         {"{\"cmd\": \"tone_add\", \"name\": \"a\", \"gain\": -0.1}", "'gain' is -0.1"},
@@ -689,10 +695,10 @@ static void test_many_graph_swaps_without_render(void)
         expect_ok(&e, "{\"cmd\": \"tone_add\", \"name\": \"tmp\"}");
         expect_ok(&e, "{\"cmd\": \"tone_remove\", \"name\": \"tmp\"}");
     }
-    CHECK(e.swaps_in_flight < KR_RT_QUEUE);
+    CHECK(e.retires_pending < KR_RT_QUEUE);
     CHECK(node_count(&e) == 1);
     expect_ok(&e, "{\"cmd\": \"render\", \"frames\": 128}");
-    CHECK(e.swaps_in_flight == 0); /* render collects what was retired */
+    CHECK(e.retires_pending == 0); /* render collects what was retired */
     kr_engine_close(&e);
 }
 
@@ -1085,7 +1091,8 @@ static void test_auth_required_on_tcp_peer(kr_engine *e)
     json_decref(r);
     /* Framing errors are still answered as such. */
     expect_error_peer(e, &tcp, "{", "bad_json", NULL);
-    expect_error_peer(e, &tcp, "{\"cmd\": \"nope\"}", "unknown_command", NULL);
+    /* Before auth even the command list stays private. */
+    expect_error_peer(e, &tcp, "{\"cmd\": \"nope\"}", "unauthorized", NULL);
     /* auth's own field errors do not close the connection. */
     expect_error_peer(e, &tcp, "{\"cmd\": \"auth\"}", "missing_field", NULL);
     expect_error_peer(e, &tcp, "{\"cmd\": \"auth\", \"token\": 5}", "bad_type", NULL);

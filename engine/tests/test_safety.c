@@ -248,8 +248,9 @@ typedef struct dc_state {
     float level;
 } dc_state;
 
-static void dc_process(kr_node *node, unsigned frames)
+static void dc_process(kr_node *node, unsigned frames, struct kr_rt *rt)
 {
+    (void)rt;
     const dc_state *s = node->state;
     for (unsigned i = 0; i < frames; i++)
         node->out[0][i] = s->level;
@@ -282,9 +283,9 @@ static void swap_in(kr_rt *rt, kr_graph *graph)
 static void rt_teardown(kr_rt *rt)
 {
     kr_rt_apply_commands(rt);
-    kr_graph *old;
+    kr_rt_retired old;
     while (kr_ring_pop(&rt->retired, &old))
-        kr_graph_destroy(old);
+        old.destroy(old.ptr);
     kr_graph_destroy(rt->graph);
     rt->graph = NULL;
     kr_rt_free(rt);
@@ -545,19 +546,19 @@ static void test_rt_retires_replaced_graphs(void)
     kr_rt_process(&rt, out, 512);
     CHECK(rt.graph == g2);
     CHECK(kr_ring_count(&rt.retired) == 1);
-    kr_graph *old = NULL;
+    kr_rt_retired old = {0};
     CHECK(kr_ring_pop(&rt.retired, &old));
-    CHECK(old == g1);
-    kr_graph_destroy(old);
+    CHECK(old.ptr == g1);
+    old.destroy(old.ptr);
     /* Node 'a' leaves with g3; it is parked on g2 and freed together with it. */
     CHECK(kr_graph_park_dead(g2, a) == 0);
     swap_in(&rt, g3);
     kr_rt_apply_commands(&rt); /* the offline/shutdown path: no rendering */
     CHECK(rt.graph == g3);
     CHECK(kr_ring_pop(&rt.retired, &old));
-    CHECK(old == g2);
-    CHECK(old->dead_count == 1 && old->dead[0] == a);
-    kr_graph_destroy(old); /* frees 'a' too */
+    CHECK(old.ptr == g2);
+    CHECK(g2->dead_count == 1 && g2->dead[0] == a);
+    old.destroy(old.ptr); /* frees 'a' too */
     rt_teardown(&rt);
     kr_node_destroy(b);
 }

@@ -9,6 +9,7 @@
 #ifndef KRACH_BACKEND_H
 #define KRACH_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "krach/log.h"
@@ -33,6 +34,8 @@ typedef struct kr_backend {
     kr_backend_kind kind;   /* what actually runs (never AUTO) */
     char device[128];       /* device name, "none" for null/offline */
     char fallback_reason[256]; /* why AUTO fell back to null, or "" */
+    bool stalled;           /* set by the engine when the device stopped calling
+                             * back: stopping then leaves the device alone */
     void *impl;
 } kr_backend;
 

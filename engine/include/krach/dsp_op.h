@@ -78,7 +78,7 @@ typedef struct kr_op {
 
 /* The op called `name`, or NULL. */
 const kr_op *kr_op_find(const char *name);
-/* Every op, NULL-terminated (for listing and tests). */
-const kr_op *const *kr_op_all(void);
+/* The op at position `index` of the table (0, 1, …), NULL past the end. */
+const kr_op *kr_op_at(int index);
 
 #endif

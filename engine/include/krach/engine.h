@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "krach/backend.h"
 #include "krach/log.h"
@@ -41,9 +42,12 @@ typedef struct kr_engine {
     kr_node *nodes[KR_MAX_NODES];
     int node_count;
     kr_graph *published;        /* the graph most recently sent to the audio thread */
-    int swaps_in_flight;        /* graphs sent whose predecessor is not yet retired */
+    int retires_pending;        /* objects the audio thread will hand back (see reserve) */
     double master;              /* master gain target */
     int clients;                /* connected clients (kept by the server) */
+    /* Watchdog (real-time backends): the audio clock must keep moving. */
+    uint64_t watch_frames;
+    double watch_since;
     bool shutdown_requested;
 } kr_engine;
 
@@ -68,6 +72,13 @@ typedef struct kr_error {
     const char *code;
     char message[512];
 } kr_error;
+
+/* Queues a command for the audio thread (waiting briefly when the queue is
+ * full; offline, applying it directly). */
+int kr_engine_send(kr_engine *engine, const kr_rt_command *cmd, kr_error *error);
+/* Call before sending a command that will make the audio thread retire an
+ * object, then count it in retires_pending once sent. Waits for room. */
+int kr_engine_reserve_retire(kr_engine *engine, kr_error *error);
 
 kr_node *kr_engine_find(kr_engine *engine, const char *name);
 int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error);

@@ -22,12 +22,15 @@ typedef struct kr_graph {
 kr_graph *kr_graph_create(kr_node *const *nodes, int count);
 /* Server thread. Parks `node` to be freed with `graph`. Returns -1 on OOM. */
 int kr_graph_park_dead(kr_graph *graph, kr_node *node);
-/* Server thread. Frees the graph and its parked nodes (not the live ones). */
-void kr_graph_destroy(kr_graph *graph);
+/* Server thread. Frees the graph and its parked nodes (not the live ones).
+ * Returns how many retirements those nodes still had pending (see rt.h). */
+int kr_graph_destroy(kr_graph *graph);
 
 /* Audio thread. Runs every node for `frames` (≤ KR_MAX_BLOCK) and adds each
  * node's output, times its smoothed gain, into the interleaved `mix`
  * (`channels` wide), which the caller has zeroed. */
-void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels);
+struct kr_rt;
+void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels,
+                      struct kr_rt *rt);
 
 #endif

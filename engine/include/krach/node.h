@@ -11,13 +11,22 @@
 #include "krach/limits.h"
 
 typedef struct kr_node kr_node;
+struct kr_rt;
 
 typedef struct kr_node_type {
     const char *kind;
-    /* Audio thread: fill node->out[0 .. outputs-1][0 .. frames-1]. */
-    void (*process)(kr_node *node, unsigned frames);
+    /* Audio thread: fill node->out[0 .. outputs-1][0 .. frames-1]. Objects the
+     * node lets go of are handed back with kr_rt_retire (rt.h). */
+    void (*process)(kr_node *node, unsigned frames, struct kr_rt *rt);
     /* Audio thread: apply parameter `index` (meaning is per kind). */
     void (*set_param)(kr_node *node, int index, double value);
+    /* Audio thread, optional: take `payload`, an object the server prepared
+     * (e.g. a new DSP instance), in place of what the node holds. Whatever is
+     * replaced goes back through kr_rt_retire, now or later, exactly once. */
+    void (*swap)(kr_node *node, void *payload, struct kr_rt *rt);
+    /* Server thread, optional, once the audio thread has let go of the node:
+     * how many objects it was still due to retire (they die with it). */
+    int (*unretired)(const kr_node *node);
     /* Server thread: free what `state` owns (not the node itself). */
     void (*destroy_state)(void *state);
 } kr_node_type;
@@ -30,6 +39,7 @@ struct kr_node {
     float gain;                     /* audio thread: current, smoothed */
     float gain_target;              /* audio thread: where gain is heading */
     float smooth_coef;              /* one-pole coefficient for ~20 ms */
+    float gain_setting;             /* server thread only: the gain last set */
     void *state;                    /* owned by the node, freed by destroy_state */
 };
 

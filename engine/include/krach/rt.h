@@ -21,15 +21,27 @@ typedef enum kr_rt_command_type {
     KR_RT_SWAP_GRAPH = 1, /* ptr: the new kr_graph; the old one is retired */
     KR_RT_SET_MASTER,     /* value: master gain target */
     KR_RT_SET_PARAM,      /* ptr: kr_node (live), index, value */
-    KR_RT_SET_GAIN        /* ptr: kr_node (live), value: gain target */
+    KR_RT_SET_GAIN,       /* ptr: kr_node (live), value: gain target */
+    KR_RT_NODE_SWAP       /* ptr: kr_node (live), payload: handed to its type's swap */
 } kr_rt_command_type;
 
 typedef struct kr_rt_command {
     kr_rt_command_type type;
     int index;
     void *ptr;
+    void *payload;
     double value;
 } kr_rt_command;
+
+/* Something the audio thread no longer uses, to be freed on the server thread
+ * by calling destroy(ptr). destroy returns how many *other* pending
+ * retirements it settled by freeing their objects too (a removed node that was
+ * still crossfading takes its outgoing instance with it), so the server's count
+ * of pending retirements stays exact. */
+typedef struct kr_rt_retired {
+    int (*destroy)(void *ptr);
+    void *ptr;
+} kr_rt_retired;
 
 typedef struct kr_rt_note {
     kr_log_level level;
@@ -41,7 +53,7 @@ typedef struct kr_rt {
     double sample_rate;
     int channels;
     kr_ring commands;       /* server → audio: kr_rt_command */
-    kr_ring retired;        /* audio → server: kr_graph* */
+    kr_ring retired;        /* audio → server: kr_rt_retired */
     kr_ring notes;          /* audio → server: kr_rt_note */
     kr_graph *graph;        /* the graph being played; audio thread's while running */
     float master;           /* audio thread: smoothed master gain */
@@ -73,6 +85,11 @@ void kr_rt_process(kr_rt *rt, float *out, unsigned long frames);
 /* Audio thread: apply queued commands without rendering. Used by the offline
  * backend to drain a full queue, and at shutdown. */
 void kr_rt_apply_commands(kr_rt *rt);
+
+/* Audio thread: hand an object back to be freed. The server never has more
+ * retirements outstanding than the ring holds (see kr_engine), so this cannot
+ * fail. */
+void kr_rt_retire(kr_rt *rt, int (*destroy)(void *ptr), void *ptr);
 
 /* Audio thread: post a log note (dropped silently if the ring is full). */
 void kr_rt_post_note(kr_rt *rt, kr_log_level level, const char *fmt, double a, double b);

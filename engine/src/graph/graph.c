@@ -31,22 +31,29 @@ int kr_graph_park_dead(kr_graph *graph, kr_node *node)
     return 0;
 }
 
-void kr_graph_destroy(kr_graph *graph)
+int kr_graph_destroy(kr_graph *graph)
 {
     if (!graph)
-        return;
-    for (int i = 0; i < graph->dead_count; i++)
-        kr_node_destroy(graph->dead[i]);
+        return 0;
+    int settled = 0;
+    for (int i = 0; i < graph->dead_count; i++) {
+        kr_node *node = graph->dead[i];
+        if (node->type->unretired)
+            settled += node->type->unretired(node);
+        kr_node_destroy(node);
+    }
     free(graph->dead);
     free(graph->nodes);
     free(graph);
+    return settled;
 }
 
-void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels)
+void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels,
+                      struct kr_rt *rt)
 {
     for (int n = 0; n < graph->count; n++) {
         kr_node *node = graph->nodes[n];
-        node->type->process(node, frames);
+        node->type->process(node, frames, rt);
         float gain = node->gain;
         const float target = node->gain_target, coef = node->smooth_coef;
         for (unsigned i = 0; i < frames; i++) {

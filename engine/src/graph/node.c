@@ -27,6 +27,7 @@ kr_node *kr_node_create(const kr_node_type *type, const char *name, int outputs,
     node->outputs = outputs;
     node->gain = gain;
     node->gain_target = gain;
+    node->gain_setting = gain;
     node->smooth_coef = kr_smooth_coef(sample_rate, 0.02);
     strncpy(node->name, name, KR_MAX_NAME - 1);
     for (int ch = 0; ch < outputs; ch++) {

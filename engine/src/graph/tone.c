@@ -13,8 +13,9 @@ typedef struct tone_state {
     kr_tone_fault fault;
 } tone_state;
 
-static void tone_process(kr_node *node, unsigned frames)
+static void tone_process(kr_node *node, unsigned frames, struct kr_rt *rt)
 {
+    (void)rt;
     tone_state *s = node->state;
     float *out = node->out[0];
     const double two_pi = 6.283185307179586;

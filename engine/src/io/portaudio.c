@@ -146,7 +146,18 @@ void kr_portaudio_stop(kr_backend *backend)
     pa_output *pa = backend->impl;
     if (!pa)
         return;
-    Pa_StopStream(pa->stream);
+    if (backend->stalled) {
+        /* The device (or JACK server) is gone. PortAudio's stop and close then
+         * hang or abort inside the host API, so the stream is abandoned: the
+         * callback is not running and the process is about to exit. */
+        free(pa);
+        return;
+    }
+    /* Abort, not stop: stopping waits for queued buffers to play, which never
+     * happens when the device (or the JACK server) has gone away. A stream
+     * that is no longer active is only closed. */
+    if (Pa_IsStreamActive(pa->stream) == 1)
+        Pa_AbortStream(pa->stream);
     Pa_CloseStream(pa->stream);
     Pa_Terminate();
     free(pa);

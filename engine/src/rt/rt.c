@@ -21,7 +21,7 @@ int kr_rt_init(kr_rt *rt, double sample_rate, int channels, float master)
     rt->master_coef = (float)kr_smooth_coef(sample_rate, 0.02);
     rt->mix = calloc((size_t)KR_MAX_BLOCK * (size_t)channels, sizeof(float));
     if (!rt->mix || kr_ring_init(&rt->commands, sizeof(kr_rt_command), KR_RT_QUEUE) ||
-        kr_ring_init(&rt->retired, sizeof(kr_graph *), KR_RT_QUEUE) ||
+        kr_ring_init(&rt->retired, sizeof(kr_rt_retired), KR_RT_QUEUE) ||
         kr_ring_init(&rt->notes, sizeof(kr_rt_note), KR_RT_NOTES)) {
         kr_rt_free(rt);
         return -1;
@@ -49,6 +49,17 @@ void kr_rt_post_note(kr_rt *rt, kr_log_level level, const char *fmt, double a, d
     (void)kr_ring_push(&rt->notes, &note);
 }
 
+void kr_rt_retire(kr_rt *rt, int (*destroy)(void *ptr), void *ptr)
+{
+    kr_rt_retired item = {destroy, ptr};
+    (void)kr_ring_push(&rt->retired, &item);
+}
+
+static int destroy_graph(void *graph)
+{
+    return kr_graph_destroy(graph);
+}
+
 void kr_rt_count_xrun(kr_rt *rt)
 {
     atomic_fetch_add_explicit(&rt->xruns, 1, memory_order_relaxed);
@@ -73,10 +84,8 @@ void kr_rt_apply_commands(kr_rt *rt)
         case KR_RT_SWAP_GRAPH: {
             kr_graph *old = rt->graph;
             rt->graph = cmd.ptr;
-            /* Cannot fail: the server never has more swaps in flight than the
-             * retire ring holds (kr_engine_publish counts them). */
             if (old)
-                (void)kr_ring_push(&rt->retired, &old);
+                kr_rt_retire(rt, destroy_graph, old);
             break;
         }
         case KR_RT_SET_MASTER:
@@ -90,6 +99,11 @@ void kr_rt_apply_commands(kr_rt *rt)
         case KR_RT_SET_GAIN: {
             kr_node *node = cmd.ptr;
             node->gain_target = (float)cmd.value;
+            break;
+        }
+        case KR_RT_NODE_SWAP: {
+            kr_node *node = cmd.ptr;
+            node->type->swap(node, cmd.payload, rt);
             break;
         }
         }
@@ -109,7 +123,7 @@ static void render_slice(kr_rt *rt, float *out, unsigned frames)
     const size_t n = (size_t)frames * (size_t)channels;
     memset(rt->mix, 0, n * sizeof(float));
     if (rt->graph)
-        kr_graph_process(rt->graph, rt->mix, frames, channels);
+        kr_graph_process(rt->graph, rt->mix, frames, channels, rt);
 
     float master = rt->master;
     const float target = rt->master_target, coef = rt->master_coef;

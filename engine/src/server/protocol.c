@@ -8,18 +8,11 @@
 #include <string.h>
 
 #include "fields.h"
+#include "request.h"
 #include "krach/limits.h"
 
-typedef struct request {
-    kr_engine *engine;
-    kr_peer *peer;
-    json_t *json;      /* the request object */
-    const char *cmd;
-    json_t *reply;     /* handlers add their fields here */
-    kr_error error;
-} request;
-
-typedef int (*handler_fn)(request *req);
+typedef kr_request request;
+typedef kr_handler_fn handler_fn;
 
 /* ---- commands ----------------------------------------------------------- */
 
@@ -47,6 +40,7 @@ static int cmd_status(request *req)
     json_object_set_new(r, "cpu_load",
                         json_real((double)atomic_load(&e->rt.cpu_load_permille) / 1000.0));
     json_object_set_new(r, "xruns", json_integer((json_int_t)atomic_load(&e->rt.xruns)));
+    json_object_set_new(r, "stalled", json_boolean(e->backend.stalled));
     json_object_set_new(r, "nonfinite",
                         json_integer((json_int_t)atomic_load(&e->rt.nonfinite)));
     json_object_set_new(r, "clients", json_integer(e->clients));
@@ -79,9 +73,16 @@ static int cmd_master(request *req)
 static int tone_numbers(request *req, double *freq, double *gain)
 {
     double nyquist = req->engine->rt.sample_rate / 2.0;
-    if (kr_field_number(req->json, req->cmd, "freq", false, 0.0, nyquist, freq, &req->error) < 0 ||
+    int has = kr_field_number(req->json, req->cmd, "freq", false, 0.0, nyquist, freq,
+                              &req->error);
+    if (has < 0 ||
         kr_field_number(req->json, req->cmd, "gain", false, 0.0, 1.0, gain, &req->error) < 0)
         return -1;
+    if (has && (*freq <= 0.0 || *freq >= nyquist)) {
+        kr_error_set(&req->error, "bad_value", "%s: field 'freq' is %g; it must be above 0 and "
+                     "below %g (half the sample rate)", req->cmd, *freq, nyquist);
+        return -1;
+    }
     return 0;
 }
 
@@ -237,6 +238,12 @@ static const struct {
     {"ping", cmd_ping},         {"status", cmd_status},       {"shutdown", cmd_shutdown},
     {"master", cmd_master},     {"tone_add", cmd_tone_add},   {"tone_set", cmd_tone_set},
     {"tone_remove", cmd_tone_remove}, {"render", cmd_render}, {"auth", cmd_auth},
+#ifdef KRACH_HAVE_DSP
+    {"compile", kr_cmd_compile},      {"node_set", kr_cmd_node_set},
+    {"node_remove", kr_cmd_node_remove}, {"node_gain", kr_cmd_node_gain},
+    {"control_set", kr_cmd_control_set}, {"control_get", kr_cmd_control_get},
+    {"nodes", kr_cmd_nodes},
+#endif
 };
 
 /* ---- framing ------------------------------------------------------------ */
@@ -288,7 +295,7 @@ char *kr_protocol_handle(kr_engine *engine, kr_peer *peer, const char *line, siz
 {
     json_error_t jerr;
     /* jansson rejects NUL bytes, non-finite numbers and integers beyond 64 bits. */
-    json_t *json = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *json = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!json) {
         char message[400];
         snprintf(message, sizeof message,
@@ -316,16 +323,17 @@ char *kr_protocol_handle(kr_engine *engine, kr_peer *peer, const char *line, siz
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
             if (strcmp(commands[i].name, req.cmd) == 0)
                 fn = commands[i].fn;
-        if (!fn) {
+        bool must_auth = peer->needs_auth && !peer->authenticated;
+        if (must_auth && fn != cmd_auth) {
+            /* Say nothing about the engine (not even its commands) before auth. */
+            out = error_reply(id, "unauthorized", "this TCP connection must first send "
+                              "{\"cmd\": \"auth\", \"token\": \"...\"} with the engine's token");
+        } else if (!fn) {
             char known[400], message[600];
             list_commands(known, sizeof known);
             snprintf(message, sizeof message, "unknown command '%.100s' (commands: %s)", req.cmd,
                      known);
             out = error_reply(id, "unknown_command", message);
-        } else if (peer->needs_auth && !peer->authenticated && fn != cmd_auth) {
-            peer->close_after_reply = false;
-            out = error_reply(id, "unauthorized", "this TCP connection must first send "
-                              "{\"cmd\": \"auth\", \"token\": \"...\"} with the engine's token");
         } else {
             req.reply = json_object();
             json_object_set(req.reply, "id", id ? id : json_null());

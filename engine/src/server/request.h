@@ -1,0 +1,35 @@
+/* request.h — what a command handler sees (internal to the server).
+ *
+ * protocol.c parses the line and finds the handler; the handler reads fields
+ * from `json` (through fields.h), adds its results to `reply`, and returns 0,
+ * or fills `error` and returns -1. Handlers live in protocol.c (engine
+ * commands) and cmd_*.c (one file per concern). */
+#ifndef KRACH_REQUEST_H
+#define KRACH_REQUEST_H
+
+#include <jansson.h>
+
+#include "krach/engine.h"
+#include "krach/protocol.h"
+
+typedef struct kr_request {
+    kr_engine *engine;
+    kr_peer *peer;
+    json_t *json;      /* the request object */
+    const char *cmd;
+    json_t *reply;     /* handlers add their fields here */
+    kr_error error;
+} kr_request;
+
+typedef int (*kr_handler_fn)(kr_request *req);
+
+/* cmd_node.c: DSP nodes and their controls. */
+int kr_cmd_compile(kr_request *req);
+int kr_cmd_node_set(kr_request *req);
+int kr_cmd_node_remove(kr_request *req);
+int kr_cmd_node_gain(kr_request *req);
+int kr_cmd_control_set(kr_request *req);
+int kr_cmd_control_get(kr_request *req);
+int kr_cmd_nodes(kr_request *req);
+
+#endif

@@ -1,0 +1,327 @@
+"""Helpers for the end-to-end tests: run the real krach-engine, talk raw JSON
+to it, and measure the sound it writes.
+
+Nothing here is a mock: `Engine` starts the binary named by ``KRACH_ENGINE``
+(``make test`` points it at the ASan/UBSan build), `Conn` is a plain socket,
+and the analysis functions read what the engine wrote to disk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+READY = "krach-engine ready"
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+SAMPLE_RATE = 48000
+
+
+# ---- engine binary and environment ----------------------------------------
+
+
+def engine_binary() -> str:
+    """``$KRACH_ENGINE``, else the release build; never silently skip."""
+    env = os.environ.get("KRACH_ENGINE")
+    path = Path(env) if env else REPO / "build" / "release" / "krach-engine"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        how = f"KRACH_ENGINE={env}" if env else f"{path} (the release build)"
+        raise FileNotFoundError(
+            f"the engine binary {how} does not exist or is not executable: "
+            f"run `make engine` (or `make asan` and set KRACH_ENGINE=build/asan/krach-engine)"
+        )
+    return str(path)
+
+
+def sanitizer_env(env: dict[str, str]) -> dict[str, str]:
+    """Make sanitizer findings fatal (exit status != 0) even outside `make test`."""
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    supp = REPO / "scripts" / "lsan.supp"
+    if "LSAN_OPTIONS" not in env and supp.is_file():
+        env["LSAN_OPTIONS"] = f"suppressions={supp}:print_suppressions=0"
+    return env
+
+
+def child_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment for a child the tests start: a private HOME, no KRACH_SOCKET."""
+    env = dict(os.environ)
+    env.pop("KRACH_SOCKET", None)
+    env["HOME"] = str(home)
+    env.update(extra)
+    return sanitizer_env(env)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(missing)"
+    # The ALSA library complains at length about the missing sound card.
+    kept = [line for line in text.splitlines() if not line.startswith("ALSA lib ")]
+    return "\n".join(kept[-lines:]) or "(empty)"
+
+
+def free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def short_tempdir() -> Path:
+    """A short directory for Unix sockets (sun_path holds at most 107 bytes)."""
+    return Path(tempfile.mkdtemp(prefix="kr-", dir="/tmp"))
+
+
+# ---- a raw connection -------------------------------------------------------
+
+
+class Conn:
+    """One raw connection to the engine: bytes in, reply lines out."""
+
+    def __init__(self, address: str | tuple[str, int], timeout: float = 10.0) -> None:
+        if isinstance(address, tuple):
+            self.sock = socket.create_connection(address, timeout=timeout)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(timeout)
+            self.sock.connect(address)
+        self.timeout = timeout
+        self.buf = bytearray()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_json(self, obj: Any) -> None:
+        self.send(json.dumps(obj).encode() + b"\n")
+
+    def line(self, timeout: float | None = None) -> bytes:
+        """The next reply line (without its newline); raises on EOF or timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                out = bytes(self.buf[:nl])
+                del self.buf[: nl + 1]
+                return out
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no reply line within {timeout or self.timeout} s")
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError(
+                    f"the engine closed the connection (unfinished bytes: {bytes(self.buf)!r})"
+                )
+            self.buf += chunk
+
+    def reply(self, timeout: float | None = None) -> dict[str, Any]:
+        raw = self.line(timeout)
+        reply = json.loads(raw)
+        assert isinstance(reply, dict), raw
+        return reply
+
+    def ask(self, obj: Any = None, **fields: Any) -> dict[str, Any]:
+        """Send one request (an object, or fields) and return its reply."""
+        self.send_json(obj if obj is not None else fields)
+        return self.reply()
+
+    def at_eof(self, timeout: float = 5.0) -> bool:
+        """True when the engine closes the connection (after any buffered lines)."""
+        if self.buf:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1 << 16) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Conn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def error_of(reply: dict[str, Any]) -> tuple[str, str]:
+    """(code, message) of an ``ok: false`` reply; fails if the reply is ok."""
+    assert reply.get("ok") is False, f"expected an error reply, got {reply}"
+    error = reply["error"]
+    assert isinstance(error["code"], str) and isinstance(error["message"], str), reply
+    assert error["message"].strip(), f"empty error message: {reply}"
+    return error["code"], error["message"]
+
+
+# ---- the engine process -----------------------------------------------------
+
+
+class Engine:
+    """A krach-engine child: its socket, log, stderr and exit status."""
+
+    def __init__(self, binary: str, args: list[str], workdir: Path, sockdir: Path,
+                 env: dict[str, str], socket_path: Path | None = None) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.socket = str(socket_path or sockdir / "e.sock")
+        self.log_path = workdir / "engine.log"
+        self.stdout_path = workdir / "engine.stdout"
+        self.stderr_path = workdir / "engine.stderr"
+        self.home = Path(env["HOME"])
+        self.argv = [binary, "--socket", self.socket, "--log", str(self.log_path), *args]
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.expected_rc: int | None = 0
+        self.ready_line = ""
+
+    # starting
+    def start(self, timeout: float = START_TIMEOUT) -> Engine:
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=err, env=self.env)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.stdout_path.read_text(errors="replace")
+            if READY in text and text.endswith("\n"):
+                self.ready_line = next(l for l in text.splitlines() if READY in l)
+                return self
+            rc = self.proc.poll()
+            if rc is not None:
+                raise AssertionError(
+                    f"krach-engine exited with status {rc} before it was ready\n"
+                    f"argv: {self.argv}\n{self.diagnostics()}"
+                )
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(
+                    f"krach-engine printed no '{READY}' line within {timeout:g} s\n"
+                    f"{self.diagnostics()}"
+                )
+            time.sleep(0.01)
+
+    # talking
+    def conn(self, timeout: float = 10.0) -> Conn:
+        return Conn(self.socket, timeout)
+
+    def ask(self, obj: Any = None, **fields: Any) -> dict[str, Any]:
+        """One request on a fresh connection."""
+        with self.conn() as c:
+            return c.ask(obj, **fields)
+
+    def status(self) -> dict[str, Any]:
+        reply = self.ask(cmd="status")
+        assert reply["ok"] is True, reply
+        return reply
+
+    def client(self, timeout: float = 10.0):  # -> krach.client.Client
+        from krach.client import Client
+
+        return Client(self.socket, timeout=timeout)
+
+    # stopping
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout: float = STOP_TIMEOUT) -> int:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(
+                f"krach-engine did not exit within {timeout:g} s (killed)\n{self.diagnostics()}"
+            ) from None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; teardown then expects no clean exit."""
+        assert self.proc is not None
+        self.expected_rc = None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(STOP_TIMEOUT)
+
+    def stop(self) -> int:
+        """Ask for shutdown (SIGTERM if the socket does not answer); return the status."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            try:
+                with self.conn(timeout=5.0) as c:
+                    c.send_json({"cmd": "shutdown"})
+                    c.reply()
+            except (OSError, ValueError):
+                self.proc.send_signal(signal.SIGTERM)
+        return self.wait()
+
+    def diagnostics(self) -> str:
+        return (f"--- engine stderr ({self.stderr_path}) ---\n{tail(self.stderr_path)}\n"
+                f"--- engine log ({self.log_path}) ---\n{tail(self.log_path)}")
+
+    def check_exit(self, rc: int) -> None:
+        if self.expected_rc is not None and rc != self.expected_rc:
+            raise AssertionError(
+                f"krach-engine exited with status {rc}, expected {self.expected_rc} "
+                f"(a sanitizer finding or a crash?)\nargv: {self.argv}\n{self.diagnostics()}"
+            )
+
+
+def run_engine_to_exit(binary: str, args: list[str], env: dict[str, str],
+                       timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+    """Run the engine expecting it to refuse to start; return its exit and output."""
+    return subprocess.run([binary, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- sound analysis -----------------------------------------------------------
+
+
+def read_sound(path: Path | str) -> tuple[np.ndarray, int]:
+    """(frames x channels float64 array, sample rate)."""
+    import soundfile as sf
+
+    data, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    return data, sr
+
+
+def dominant_frequency(x: np.ndarray, sr: int) -> float:
+    """The strongest frequency in `x`, to a small fraction of a Hz.
+
+    Hann window, 4x zero-padded FFT, and a parabola through the log
+    magnitudes of the peak bin and its neighbours (exact for a Gaussian peak,
+    within millihertz for a Hann peak at this padding).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    x = x - x.mean()
+    n = len(x)
+    nfft = 1 << int(math.ceil(math.log2(4 * n)))
+    spec = np.abs(np.fft.rfft(x * np.hanning(n), nfft))
+    k = int(np.argmax(spec[1:-1])) + 1
+    a, b, c = np.log(spec[k - 1 : k + 2] + 1e-300)
+    offset = 0.5 * (a - c) / (a - 2 * b + c)
+    return (k + offset) * sr / nfft
+
+
+def rms(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.sqrt(np.mean(x * x)))
