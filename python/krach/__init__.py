@@ -13,13 +13,17 @@ __version__ = "0.1.0"
 from .client import Client
 from .engine import OfflineEngine, connect_or_start, find_engine, start_engine
 from .errors import EngineError, KrachError
+from .node import Node
 from .paths import default_socket
 from .session import Session, Tone
+from .signal import Dsp
 
 __all__ = [
     "Client",
+    "Dsp",
     "EngineError",
     "KrachError",
+    "Node",
     "OfflineEngine",
     "Session",
     "Tone",

@@ -28,6 +28,8 @@ from .paths import default_socket, default_token_file
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait for a reply (and for the connection itself)."""
+MAX_LINE = 1 << 20
+"""The engine's request line limit in bytes, newline excluded (docs/protocol.md, Limits)."""
 
 _START_HINT = (
     "Start one with `./bin/krach` (engine in the background + REPL) "
@@ -258,4 +260,12 @@ def _encode(message: dict[str, Any], cmd: str) -> bytes:
         raise ValueError(
             f"'{cmd}': {', '.join(bad) or 'a value'} must be a finite number, not NaN or infinity"
         ) from None
-    return text.encode("utf-8") + b"\n"
+    line = text.encode("utf-8")
+    if len(line) > MAX_LINE:
+        # The engine would discard it and answer with id null, which no request waits for.
+        raise KrachError(
+            "line_too_long",
+            f"the '{cmd}' request is {len(line)} bytes, over the engine's limit of {MAX_LINE}; "
+            f"nothing was sent (large krs tables are the usual cause: use fewer numbers)",
+        )
+    return line + b"\n"

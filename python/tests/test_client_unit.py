@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from krach.client import Client
+from krach.errors import KrachError
 
 Handler = Callable[[socket.socket, "Lines"], None]
 
@@ -126,3 +127,21 @@ def test_stale_socket_file_says_how_to_start(tmp_path: Path) -> None:
     dead.close()
     with pytest.raises(ConnectionError, match=r"\./bin/krach"):
         Client(path)
+
+
+def test_a_request_over_the_line_limit_is_refused_before_sending(
+    fake_engine: Callable[[Handler], str],
+) -> None:
+    # The engine would drop it and answer with id null, so the client would only time out.
+    seen: list[dict] = []
+
+    def handler(conn: socket.socket, lines: Lines) -> None:
+        seen.append(lines.next())
+        conn.sendall(json.dumps({"id": seen[0]["id"], "ok": True}).encode() + b"\n")
+
+    with Client(fake_engine(handler)) as client:
+        with pytest.raises(KrachError, match="line_too_long: the 'ping' request is") as info:
+            client.request("ping", pad="x" * (1 << 20))
+        assert info.value.code == "line_too_long"
+        assert client.request("ping")["ok"] is True
+    assert [r["cmd"] for r in seen] == ["ping"] and "pad" not in seen[0]

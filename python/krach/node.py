@@ -1,0 +1,84 @@
+"""`Node`: the handle `kr.node(...)` returns for one DSP node on the engine.
+
+    bass = kr.node("bass", bass_fn, gain=0.3)
+    bass["cutoff"] = 1200        # set a control (clamped to its range, with a warning)
+    bass["cutoff"]               # read it back from the engine
+    bass.gain = 0.2              # the node's output gain (0-4), smoothed
+    bass.remove()
+
+A handle is only a name and a session: it holds no state of its own, so a
+second handle to the same name (``kr["bass"]``) is just as good.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .signal import Dsp
+
+GAIN = "gain"
+"""The name that means the node's output gain, in ``node["gain"]`` and ``"name/gain"`` paths."""
+
+
+class Node:
+    """A DSP node on the engine, by name."""
+
+    def __init__(self, session: Session, name: str) -> None:
+        self._session = session
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The node's name (``"bass"``, ``"drums/kick"``)."""
+        return self._name
+
+    @property
+    def dsp(self) -> Dsp | None:
+        """The traced synth this session last gave the node, or None if it did not make it."""
+        return self._session._dsps.get(self._name)
+
+    @property
+    def gain(self) -> float:
+        """Output gain, 0-4; setting it fades there over 20 ms."""
+        return float(self._session.request("node_gain", name=self._name)["gain"])
+
+    @gain.setter
+    def gain(self, value: float) -> None:
+        self._session.request("node_gain", name=self._name, gain=value)
+
+    def __getitem__(self, control: str) -> float:
+        """The current value of `control` (``"gain"`` reads the output gain)."""
+        if control == GAIN:
+            return self.gain
+        reply = self._session.request("control_get", name=self._name, control=control)
+        return float(reply["value"])
+
+    def __setitem__(self, control: str, value: float) -> None:
+        """Set `control`; a value outside its range is clamped, with a warning."""
+        self._set(control, value, stacklevel=3)
+
+    def _set(self, control: str, value: float, stacklevel: int) -> None:
+        if control == GAIN:
+            self.gain = value
+            return
+        reply = self._session.request("control_set", name=self._name, control=control, value=value)
+        if reply.get("clamped"):
+            warnings.warn(
+                f"{self._name}/{control}: {value!r} is outside the control's range; "
+                f"clamped to {reply.get('value')!r}",
+                stacklevel=stacklevel,
+            )
+
+    def remove(self) -> None:
+        """Remove the node from the engine (its name is free again)."""
+        self._session.remove(self._name)
+
+    def __repr__(self) -> str:
+        dsp = self.dsp
+        if dsp is None:
+            return f"Node({self._name!r})"
+        controls = ", ".join(c.name for c in dsp.controls) or "no controls"
+        return f"Node({self._name!r}: {dsp.name}, {dsp.inputs} in, {dsp.outputs} out, {controls})"
