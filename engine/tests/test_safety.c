@@ -256,8 +256,9 @@ static void dc_process(kr_node *node, unsigned frames, struct kr_rt *rt)
         node->out[0][i] = s->level;
 }
 
-static void dc_set_param(kr_node *node, int index, double value)
+static void dc_set_param(kr_node *node, int voice, int index, double value)
 {
+    (void)voice;
     (void)index;
     ((dc_state *)node->state)->level = (float)value;
 }

@@ -14,6 +14,8 @@
 #define KR_MAX_BLOCK       4096               /* frames per processing slice */
 #define KR_RT_QUEUE        1024               /* commands in flight to the audio thread */
 #define KR_RT_NOTES        256                /* log notes in flight from the audio thread */
+#define KR_RT_EVENTS       16384              /* timed events waiting on the audio thread */
+#define KR_RT_APPLIED      65536              /* applied-event records (tests) in flight */
 #define KR_MIN_SAMPLE_RATE 8000
 #define KR_MAX_SAMPLE_RATE 384000
 #define KR_MAX_RENDER_SECONDS (24.0 * 3600.0) /* one render request */

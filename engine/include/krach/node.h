@@ -18,8 +18,9 @@ typedef struct kr_node_type {
     /* Audio thread: fill node->out[0 .. outputs-1][0 .. frames-1]. Objects the
      * node lets go of are handed back with kr_rt_retire (rt.h). */
     void (*process)(kr_node *node, unsigned frames, struct kr_rt *rt);
-    /* Audio thread: apply parameter `index` (meaning is per kind). */
-    void (*set_param)(kr_node *node, int index, double value);
+    /* Audio thread: apply parameter `index` (meaning is per kind) to one
+     * voice, or to every voice when `voice` is -1. */
+    void (*set_param)(kr_node *node, int voice, int index, double value);
     /* Audio thread, optional: take `payload`, an object the server prepared
      * (e.g. a new DSP instance), in place of what the node holds. Whatever is
      * replaced goes back through kr_rt_retire, now or later, exactly once. */
@@ -39,7 +40,7 @@ struct kr_node {
     float gain;                     /* audio thread: current, smoothed */
     float gain_target;              /* audio thread: where gain is heading */
     float smooth_coef;              /* one-pole coefficient for ~20 ms */
-    float gain_setting;             /* server thread only: the gain last set */
+    double gain_setting;            /* server thread only: the gain last set */
     void *state;                    /* owned by the node, freed by destroy_state */
 };
 

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "krach/events.h"
 #include "krach/graph.h"
 #include "krach/log.h"
 #include "krach/ring.h"
@@ -22,7 +23,10 @@ typedef enum kr_rt_command_type {
     KR_RT_SET_MASTER,     /* value: master gain target */
     KR_RT_SET_PARAM,      /* ptr: kr_node (live), index, value */
     KR_RT_SET_GAIN,       /* ptr: kr_node (live), value: gain target */
-    KR_RT_NODE_SWAP       /* ptr: kr_node (live), payload: handed to its type's swap */
+    KR_RT_NODE_SWAP,      /* ptr: kr_node (live), payload: handed to its type's swap */
+    KR_RT_EVENT,          /* a timed parameter change: event (see events.h) */
+    KR_RT_CANCEL          /* drop queued events: event.tag (0 = any), event.node (NULL =
+                           * any), from event.sample on */
 } kr_rt_command_type;
 
 typedef struct kr_rt_command {
@@ -31,7 +35,16 @@ typedef struct kr_rt_command {
     void *ptr;
     void *payload;
     double value;
+    kr_timed_event event; /* KR_RT_EVENT, KR_RT_CANCEL */
 } kr_rt_command;
+
+/* For tests: when an event was due and when it was applied. */
+typedef struct kr_applied_event {
+    int64_t due, applied;
+    uint32_t tag;
+    int index;
+    double value;
+} kr_applied_event;
 
 /* Something the audio thread no longer uses, to be freed on the server thread
  * by calling destroy(ptr). destroy returns how many *other* pending
@@ -56,6 +69,9 @@ typedef struct kr_rt {
     kr_ring retired;        /* audio → server: kr_rt_retired */
     kr_ring notes;          /* audio → server: kr_rt_note */
     kr_graph *graph;        /* the graph being played; audio thread's while running */
+    kr_event_queue events;  /* audio thread: timed events waiting for their sample */
+    bool record_events;     /* tests: report every applied event through `applied` */
+    kr_ring applied;        /* audio → server: kr_applied_event */
     float master;           /* audio thread: smoothed master gain */
     float master_target;
     float master_coef;
@@ -65,6 +81,8 @@ typedef struct kr_rt {
     atomic_uint_fast64_t xruns;      /* deadlines missed (reported by backends) */
     atomic_uint_fast64_t nonfinite;  /* NaN/Inf samples scrubbed */
     atomic_uint_fast32_t cpu_load_permille; /* smoothed, 0..1000+ */
+    atomic_uint_fast64_t late_events;    /* applied after their sample (queued too late) */
+    atomic_uint_fast64_t dropped_events; /* lost because the event queue was full */
     uint64_t nonfinite_reported;     /* audio thread: last count noted */
     uint64_t nonfinite_report_frame; /* audio thread: frame of that note */
 } kr_rt;

@@ -34,8 +34,9 @@ static void tone_process(kr_node *node, unsigned frames, struct kr_rt *rt)
             out[i] = (i & 8) ? -INFINITY : INFINITY;
 }
 
-static void tone_set_param(kr_node *node, int index, double value)
+static void tone_set_param(kr_node *node, int voice, int index, double value)
 {
+    (void)voice; /* a tone has one voice */
     tone_state *s = node->state;
     if (index == KR_TONE_FREQ)
         s->freq_target = value;

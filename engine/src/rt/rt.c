@@ -22,7 +22,9 @@ int kr_rt_init(kr_rt *rt, double sample_rate, int channels, float master)
     rt->mix = calloc((size_t)KR_MAX_BLOCK * (size_t)channels, sizeof(float));
     if (!rt->mix || kr_ring_init(&rt->commands, sizeof(kr_rt_command), KR_RT_QUEUE) ||
         kr_ring_init(&rt->retired, sizeof(kr_rt_retired), KR_RT_QUEUE) ||
-        kr_ring_init(&rt->notes, sizeof(kr_rt_note), KR_RT_NOTES)) {
+        kr_ring_init(&rt->notes, sizeof(kr_rt_note), KR_RT_NOTES) ||
+        kr_ring_init(&rt->applied, sizeof(kr_applied_event), KR_RT_APPLIED) ||
+        kr_event_queue_init(&rt->events, KR_RT_EVENTS)) {
         kr_rt_free(rt);
         return -1;
     }
@@ -34,6 +36,8 @@ void kr_rt_free(kr_rt *rt)
     kr_ring_free(&rt->commands);
     kr_ring_free(&rt->retired);
     kr_ring_free(&rt->notes);
+    kr_ring_free(&rt->applied);
+    kr_event_queue_free(&rt->events);
     free(rt->mix);
     rt->mix = NULL;
 }
@@ -93,9 +97,16 @@ void kr_rt_apply_commands(kr_rt *rt)
             break;
         case KR_RT_SET_PARAM: {
             kr_node *node = cmd.ptr;
-            node->type->set_param(node, cmd.index, cmd.value);
+            node->type->set_param(node, -1, cmd.index, cmd.value);
             break;
         }
+        case KR_RT_EVENT:
+            if (!kr_event_queue_push(&rt->events, &cmd.event))
+                atomic_fetch_add_explicit(&rt->dropped_events, 1, memory_order_relaxed);
+            break;
+        case KR_RT_CANCEL:
+            kr_event_queue_cancel(&rt->events, cmd.event.tag, cmd.event.node, cmd.event.sample);
+            break;
         case KR_RT_SET_GAIN: {
             kr_node *node = cmd.ptr;
             node->gain_target = (float)cmd.value;
@@ -140,16 +151,40 @@ static void render_slice(kr_rt *rt, float *out, unsigned frames)
         atomic_fetch_add_explicit(&rt->nonfinite, bad, memory_order_relaxed);
 }
 
+/* Applies every queued event due at or before `now`. */
+static void apply_due_events(kr_rt *rt, int64_t now)
+{
+    const kr_timed_event *next;
+    while ((next = kr_event_queue_peek(&rt->events)) && next->sample <= now) {
+        kr_timed_event e;
+        kr_event_queue_pop(&rt->events, &e);
+        e.node->type->set_param(e.node, e.voice, e.index, e.value);
+        if (e.sample < now)
+            atomic_fetch_add_explicit(&rt->late_events, 1, memory_order_relaxed);
+        if (rt->record_events) {
+            kr_applied_event rec = {e.sample, now, e.tag, e.index, e.value};
+            (void)kr_ring_push(&rt->applied, &rec);
+        }
+    }
+}
+
 void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
 {
     const double start = now_seconds();
     kr_rt_flush_denormals();
     kr_rt_apply_commands(rt);
 
+    /* Split the block at every event so each lands on its exact sample. */
+    const int64_t first = (int64_t)atomic_load_explicit(&rt->frames, memory_order_relaxed);
     unsigned long done = 0;
     while (done < frames) {
-        unsigned slice = (unsigned)(frames - done > KR_MAX_BLOCK ? KR_MAX_BLOCK : frames - done);
-        render_slice(rt, out + done * (unsigned long)rt->channels, slice);
+        int64_t now = first + (int64_t)done;
+        apply_due_events(rt, now);
+        unsigned long slice = frames - done > KR_MAX_BLOCK ? KR_MAX_BLOCK : frames - done;
+        const kr_timed_event *next = kr_event_queue_peek(&rt->events);
+        if (next && next->sample - now < (int64_t)slice)
+            slice = (unsigned long)(next->sample - now);
+        render_slice(rt, out + done * (unsigned long)rt->channels, (unsigned)slice);
         done += slice;
     }
     atomic_fetch_add_explicit(&rt->frames, frames, memory_order_relaxed);

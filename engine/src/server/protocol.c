@@ -238,12 +238,10 @@ static const struct {
     {"ping", cmd_ping},         {"status", cmd_status},       {"shutdown", cmd_shutdown},
     {"master", cmd_master},     {"tone_add", cmd_tone_add},   {"tone_set", cmd_tone_set},
     {"tone_remove", cmd_tone_remove}, {"render", cmd_render}, {"auth", cmd_auth},
-#ifdef KRACH_HAVE_DSP
     {"compile", kr_cmd_compile},      {"node_set", kr_cmd_node_set},
     {"node_remove", kr_cmd_node_remove}, {"node_gain", kr_cmd_node_gain},
     {"control_set", kr_cmd_control_set}, {"control_get", kr_cmd_control_get},
     {"nodes", kr_cmd_nodes},
-#endif
 };
 
 /* ---- framing ------------------------------------------------------------ */

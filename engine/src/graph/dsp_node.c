@@ -1,0 +1,213 @@
+/* dsp_node.c — plays a voice set and crossfades hot-swaps (see dsp_node.h). */
+#include "krach/dsp_node.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "krach/rt.h"
+
+#define KR_PI 3.14159265358979323846
+
+/* Two sections: the audio thread's (playing voice sets) and the server
+ * thread's (the model). Neither thread touches the other's fields. */
+typedef struct dsp_state {
+    kr_dsp_model model;            /* server thread only */
+    kr_dsp_voices *current;
+    kr_dsp_voices *fading;         /* being faded out, or NULL */
+    unsigned fade_pos, fade_len;
+    float *scratch[KR_MAX_CHANNELS]; /* the fading set's output */
+    float *voice_out[KR_MAX_CHANNELS]; /* one voice, before summing */
+} dsp_state;
+
+kr_dsp_voices *kr_dsp_voices_create(kr_dsp_program *program, int count, const double *values)
+{
+    if (count < 1 || count > KR_MAX_VOICES)
+        return NULL;
+    kr_dsp_voices *set = calloc(1, sizeof *set);
+    if (!set)
+        return NULL;
+    int controls = kr_dsp_program_control_count(program);
+    for (int v = 0; v < count; v++) {
+        set->voice[v] = kr_dsp_instance_create(program);
+        if (!set->voice[v]) {
+            kr_dsp_voices_destroy(set);
+            return NULL;
+        }
+        set->count++;
+        for (int c = 0; c < controls; c++)
+            kr_dsp_instance_set_control(set->voice[v], c, values[c], true);
+    }
+    return set;
+}
+
+void kr_dsp_voices_destroy(kr_dsp_voices *set)
+{
+    if (!set)
+        return;
+    for (int v = 0; v < set->count; v++)
+        kr_dsp_instance_destroy(set->voice[v]);
+    free(set);
+}
+
+int kr_dsp_voices_retire(void *set)
+{
+    kr_dsp_voices_destroy(set);
+    return 0;
+}
+
+/* Runs one instance into out[0..1] (a mono program is copied to both). */
+static void render_instance(kr_dsp_instance *inst, float *const *out, unsigned frames)
+{
+    int channels = kr_dsp_program_outputs(kr_dsp_instance_program(inst));
+    kr_dsp_instance_run(inst, NULL, out, frames);
+    if (channels == 1)
+        memcpy(out[1], out[0], frames * sizeof(float));
+}
+
+/* Renders a voice set into out[0..1], summing the voices. */
+static void render_voices(dsp_state *s, kr_dsp_voices *set, float *const *out, unsigned frames)
+{
+    render_instance(set->voice[0], out, frames);
+    for (int v = 1; v < set->count; v++) {
+        render_instance(set->voice[v], s->voice_out, frames);
+        for (int ch = 0; ch < KR_MAX_CHANNELS; ch++)
+            for (unsigned i = 0; i < frames; i++)
+                out[ch][i] += s->voice_out[ch][i];
+    }
+}
+
+static void dsp_process(kr_node *node, unsigned frames, struct kr_rt *rt)
+{
+    dsp_state *s = node->state;
+    render_voices(s, s->current, node->out, frames);
+    if (!s->fading)
+        return;
+    render_voices(s, s->fading, s->scratch, frames);
+    const double step = KR_PI / (double)s->fade_len;
+    for (unsigned i = 0; i < frames && s->fade_pos < s->fade_len; i++, s->fade_pos++) {
+        /* Raised cosine: new = (1 - cos)/2 rises 0→1, old = 1 - new. */
+        float in = (float)(0.5 - 0.5 * cos(step * (double)s->fade_pos));
+        for (int ch = 0; ch < KR_MAX_CHANNELS; ch++)
+            node->out[ch][i] = node->out[ch][i] * in + s->scratch[ch][i] * (1.0f - in);
+    }
+    if (s->fade_pos >= s->fade_len) {
+        kr_rt_retire(rt, kr_dsp_voices_retire, s->fading);
+        s->fading = NULL;
+    }
+}
+
+static void dsp_set_param(kr_node *node, int voice, int index, double value)
+{
+    dsp_state *s = node->state;
+    kr_dsp_voices *set = s->current;
+    int control = index - KR_DSP_PARAM_CONTROL_BASE;
+    if (voice < 0) {
+        for (int v = 0; v < set->count; v++)
+            kr_dsp_instance_set_control(set->voice[v], control, value, false);
+    } else if (voice < set->count) {
+        kr_dsp_instance_set_control(set->voice[voice], control, value, false);
+    }
+}
+
+static void dsp_swap(kr_node *node, void *payload, struct kr_rt *rt)
+{
+    dsp_state *s = node->state;
+    if (s->fading)
+        kr_rt_retire(rt, kr_dsp_voices_retire, s->fading);
+    s->fading = s->current;
+    s->current = payload;
+    s->fade_pos = 0;
+}
+
+static int dsp_unretired(const kr_node *node)
+{
+    const dsp_state *s = node->state;
+    return s->fading ? 1 : 0;
+}
+
+static void dsp_destroy_state(void *state)
+{
+    dsp_state *s = state;
+    if (!s)
+        return;
+    kr_dsp_voices_destroy(s->current);
+    kr_dsp_voices_destroy(s->fading);
+    kr_dsp_program_release(s->model.program);
+    free(s->model.values);
+    free(s->model.clamp_warned);
+    for (int ch = 0; ch < KR_MAX_CHANNELS; ch++) {
+        free(s->scratch[ch]);
+        free(s->voice_out[ch]);
+    }
+    free(s);
+}
+
+static const kr_node_type dsp_type = {
+    .kind = "dsp",
+    .process = dsp_process,
+    .set_param = dsp_set_param,
+    .swap = dsp_swap,
+    .unretired = dsp_unretired,
+    .destroy_state = dsp_destroy_state,
+};
+
+bool kr_node_is_dsp(const kr_node *node)
+{
+    return node->type == &dsp_type;
+}
+
+kr_dsp_model *kr_dsp_node_model(kr_node *node)
+{
+    return kr_node_is_dsp(node) ? &((dsp_state *)node->state)->model : NULL;
+}
+
+int kr_dsp_model_replace(kr_dsp_model *model, kr_dsp_program *program, int voices,
+                         const double *values)
+{
+    int n = kr_dsp_program_control_count(program);
+    double *copy = calloc((size_t)n + 1, sizeof *copy);
+    unsigned char *warned = calloc((size_t)n + 1, 1);
+    if (!copy || !warned) {
+        free(copy);
+        free(warned);
+        return -1;
+    }
+    if (n)
+        memcpy(copy, values, (size_t)n * sizeof *copy);
+    kr_dsp_program_retain(program);
+    kr_dsp_program_release(model->program);
+    free(model->values);
+    free(model->clamp_warned);
+    model->program = program;
+    model->voices = voices;
+    model->values = copy;
+    model->clamp_warned = warned;
+    return 0;
+}
+
+kr_node *kr_dsp_node_create(const char *name, double sample_rate, float gain,
+                            kr_dsp_voices *voices, const double *values)
+{
+    dsp_state *s = calloc(1, sizeof *s);
+    /* The program outlives this const view: every instance holds a reference. */
+    kr_dsp_program *program = (kr_dsp_program *)kr_dsp_instance_program(voices->voice[0]);
+    if (!s || kr_dsp_model_replace(&s->model, program, voices->count, values)) {
+        free(s);
+        kr_dsp_voices_destroy(voices);
+        return NULL;
+    }
+    s->current = voices;
+    s->fade_len = (unsigned)(KR_DSP_CROSSFADE_SECONDS * sample_rate + 0.5);
+    if (s->fade_len == 0)
+        s->fade_len = 1;
+    for (int ch = 0; ch < KR_MAX_CHANNELS; ch++) {
+        s->scratch[ch] = calloc(KR_MAX_BLOCK, sizeof(float));
+        s->voice_out[ch] = calloc(KR_MAX_BLOCK, sizeof(float));
+        if (!s->scratch[ch] || !s->voice_out[ch]) {
+            dsp_destroy_state(s);
+            return NULL;
+        }
+    }
+    return kr_node_create(&dsp_type, name, KR_MAX_CHANNELS, sample_rate, gain, s);
+}
