@@ -57,6 +57,7 @@ int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t
         return -1;
     kr_logf(engine->log, KR_LOG_INFO, "krach-engine %s starting (pid %d)", KRACH_VERSION,
             (int)getpid());
+    kr_scheduler_init(&engine->sched, config->audio.sample_rate);
     if (kr_rt_init(&engine->rt, config->audio.sample_rate, KR_MAX_CHANNELS,
                    (float)engine->master)) {
         snprintf(err, errlen, "out of memory creating the real-time core");
@@ -237,6 +238,8 @@ int kr_engine_remove_node(kr_engine *engine, const char *name, kr_error *error)
         return -1;
     }
     kr_node *node = engine->nodes[index];
+    /* Patterns, events and automations let go of it before it leaves. */
+    kr_scheduler_node_changed(engine, name, true);
     memmove(engine->nodes + index, engine->nodes + index + 1,
             (size_t)(engine->node_count - index - 1) * sizeof *engine->nodes);
     engine->node_count--;
@@ -296,6 +299,7 @@ void kr_engine_close(kr_engine *engine)
         engine->node_count = 0;
         kr_rt_free(&engine->rt);
     }
+    kr_scheduler_free(&engine->sched);
     if (engine->log) {
         kr_logf(engine->log, KR_LOG_INFO, "krach-engine stopped");
         kr_log_close(engine->log);

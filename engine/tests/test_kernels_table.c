@@ -28,6 +28,7 @@ static void test_rdtable(void)
     kt_sig in[1] = { kt_arr(idx) };
     kt_render_new(op("rdtable"), &a, SR, in, out, n, KT_SPLIT);
     CHECK(kt_same_bits(out, want, n));
+    CHECK(kt_split_ok(op("rdtable"), &a, SR, in, n));
     for (long i = 0; i < n; i++) {
         kt_sig u[1] = { kt_uni(&idx[i]) };
         float y[200];

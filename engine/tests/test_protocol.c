@@ -760,7 +760,7 @@ static void test_render_frames_and_seconds(kr_engine *e)
     json_decref(r);
     /* Both, or neither. */
     expect_error(e, "{\"cmd\": \"render\", \"frames\": 10, \"seconds\": 0.1}", "bad_request",
-                 "exactly one of 'frames' (an integer) or 'seconds' (a number)");
+                 "exactly one of 'frames' (an integer), 'seconds' (a number)");
     expect_error(e, "{\"cmd\": \"render\", \"frames\": 0, \"seconds\": 0}", "bad_request", NULL);
     expect_error(e, "{\"cmd\": \"render\", \"append\": true}", "missing_field", NULL);
     r = ok_reply(e, "{\"cmd\": \"status\"}");

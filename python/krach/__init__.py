@@ -13,8 +13,10 @@ __version__ = "0.1.0"
 from .client import Client
 from .engine import OfflineEngine, connect_or_start, find_engine, start_engine
 from .errors import EngineError, KrachError
+from .events import Event
 from .node import Node
 from .paths import default_socket
+from .pattern import Pattern
 from .session import Session, Tone
 from .signal import Dsp
 
@@ -22,9 +24,11 @@ __all__ = [
     "Client",
     "Dsp",
     "EngineError",
+    "Event",
     "KrachError",
     "Node",
     "OfflineEngine",
+    "Pattern",
     "Session",
     "Tone",
     "__version__",

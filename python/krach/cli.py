@@ -2,9 +2,16 @@
 
     krach                         attach to (or start) the engine, open the REPL
     krach engine [FLAGS...]       run krach-engine in the foreground with FLAGS
-    krach render SESSION.py -o OUT.wav --seconds S [--sr RATE]
+    krach render SESSION.py -o OUT.wav [--bars N | --seconds S] [--sr RATE] [--tempo BPM]
                                   render a session file offline
+    krach query "MINI" [--from A --to B] [--json]
+                                  print the events of a mini-notation pattern
     krach status [--json]         print the running engine's status
+
+``krach render`` runs the session file against a private offline engine. Each
+``kr.wait(...)`` in it renders that far, appended to the output in order;
+after the file has run, the rest is rendered so that the output is exactly
+``--bars N`` bars (at the tempo in force) or ``--seconds S`` long in total.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ import math
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -24,6 +32,8 @@ from . import __version__, repl
 from .client import Client, parse_tcp_address
 from .engine import OfflineEngine, connect_or_start, find_engine
 from .errors import EngineError, KrachError
+from .events import format_events
+from .pattern import to_fraction
 from .session import Session
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent)
@@ -48,6 +58,30 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def _time(text: str) -> Fraction:
+    try:
+        return to_fraction(text, "krach query", "time")
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time in cycles (e.g. 2, 0.5 or 1/3)") from None
+
+
+def _positive_time(text: str) -> Fraction:
+    value = _time(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _bpm(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a tempo in BPM") from None
+    if not math.isfinite(value) or not 1 <= value <= 999:
+        raise argparse.ArgumentTypeError(f"the tempo must be 1 to 999 BPM, not {text}")
     return value
 
 
@@ -87,10 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("session", metavar="SESSION.py", help="a Python file using kr, krs and krp")
     render.add_argument("-o", "--output", required=True, metavar="OUT.wav",
                         help="sound file to write (.wav, .flac, .aiff, .ogg); replaced if it exists")
-    render.add_argument("--seconds", type=_positive_seconds, required=True, metavar="S",
-                        help="length to render, in seconds")
+    length = render.add_mutually_exclusive_group()
+    length.add_argument("--bars", type=_positive_time, metavar="N",
+                        help="total length in bars (cycles), at the tempo in force")
+    length.add_argument("--seconds", type=_positive_seconds, metavar="S",
+                        help="total length in seconds")
     render.add_argument("--sr", type=_positive_int, metavar="RATE",
                         help="sample rate in Hz (default: the engine's, 48000)")
+    render.add_argument("--tempo", type=_bpm, metavar="BPM",
+                        help="set kr.tempo before the session file runs")
+
+    query = sub.add_parser("query", help="print the events a mini-notation pattern produces")
+    query.add_argument("mini", metavar="MINI", help='mini-notation, e.g. "x ~ x [x x]"')
+    query.add_argument("--from", dest="begin", type=_time, default=Fraction(0), metavar="A",
+                       help="first cycle of the span (default 0; fractions like 1/4 are fine)")
+    query.add_argument("--to", dest="end", type=_time, default=None, metavar="B",
+                       help="end of the span (default: A + 1)")
+    query.add_argument("--json", action="store_true",
+                       help="print a JSON list of {whole, part, value} with times as 'n/d'")
 
     status = sub.add_parser("status", help="print the running engine's status")
     status.add_argument("--json", action="store_true", help="print the raw status as JSON")
@@ -129,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_render(args)
         if args.command == "status":
             return cmd_status(args)
+        if args.command == "query":
+            return cmd_query(args)
         return cmd_repl(args)
     except BrokenPipeError:  # e.g. `krach status | head -1`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -180,6 +230,24 @@ def cmd_status(args: argparse.Namespace) -> int:
             elif isinstance(value, float):
                 shown = round(value, 3)
             print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Ask a private offline engine for the events of a mini-notation pattern and print them."""
+    begin: Fraction = args.begin
+    end: Fraction = args.end if args.end is not None else begin + 1
+    if end <= begin:
+        print(f"krach query: --to ({end}) must be after --from ({begin})", file=sys.stderr)
+        return 2
+    with OfflineEngine() as engine:
+        events = engine.session().events(args.mini, begin, end)
+    if args.json:
+        print(json.dumps([event.to_json() for event in events], indent=2))
+    elif events:
+        print("\n".join(format_events(events)))
+    else:
+        print(f"(no events in [{begin}, {end}))")
     return 0
 
 
@@ -235,6 +303,89 @@ class _Progress:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
+class _Writer:
+    """Renders an offline session into one sound file, piece by piece, in order.
+
+    It is the session's `render_sink` while the file runs (each ``kr.wait``
+    renders through it) and then fills the file up to its total length. Bars
+    are rendered with the engine's exact ``cycles``, a bar at a time up to the
+    target, so the file ends on the exact sample where bar N starts.
+    """
+
+    def __init__(self, kr: Session, out: Path, progress: _Progress,
+                 bars: Fraction | None, seconds: float | None) -> None:
+        self.kr = kr
+        self.out = out
+        self.progress = progress
+        self.bars = bars
+        self.sample_rate = int(kr.status()["sample_rate"])
+        self.total_frames = None if seconds is None else round(seconds * self.sample_rate)
+        self.appendable = out.suffix.lower() in APPENDABLE
+        self.pieces = 0
+        self.position = 0  # frames written
+
+    def __call__(self, span: Mapping[str, Any]) -> None:
+        """The render sink: render `span` (``cycles`` or ``seconds``) onto the file."""
+        if "cycles" in span:
+            self.render_cycles(self.cycle() + to_fraction(span["cycles"]))
+        else:
+            self.render_frames(self.position + round(float(span["seconds"]) * self.sample_rate))
+
+    def cycle(self) -> Fraction:
+        return to_fraction(self.kr.request("transport")["cycle"])
+
+    def render_cycles(self, target: Fraction) -> None:
+        """Render up to cycle `target`, a bar at a time (for the progress bar)."""
+        while True:
+            now = self.cycle()
+            if now >= target:
+                return
+            step_to = min(Fraction(math.floor(now) + 1), target) if self.appendable else target
+            if self._piece(cycles=step_to - now) == 0:
+                return  # less than a frame was left
+
+    def render_frames(self, target: int) -> None:
+        """Render up to frame `target`, a second at a time (for the progress bar)."""
+        while self.position < target:
+            frames = target - self.position
+            if self.appendable:
+                frames = min(frames, max(1, round(RENDER_CHUNK_SECONDS * self.sample_rate)))
+            self._piece(frames=frames)
+
+    def _piece(self, **span: Any) -> int:
+        if self.pieces and not self.appendable:
+            raise KrachError(
+                "io_error",
+                f"{self.out.name}: a {self.out.suffix} file cannot be appended to, so it can only be "
+                f"rendered in one piece; render to .wav or .aiff when the session calls kr.wait()",
+            )
+        reply = self.kr.render(self.out, append=self.pieces > 0, **span)
+        self.pieces += 1
+        self.position = int(reply["position"])
+        self._show()
+        return int(reply["frames"])
+
+    def _show(self) -> None:
+        if self.bars is not None:
+            self.progress.update(min(round(1000 * self.cycle() / self.bars), 1000), 1000)
+        elif self.total_frames is not None:
+            self.progress.update(min(self.position, self.total_frames), self.total_frames)
+
+    def finish(self) -> str | None:
+        """Render the rest of the requested length; return a warning when the session ran past it."""
+        if self.bars is not None:
+            now = self.cycle()
+            if now > self.bars:
+                return f"the session's waits ran to bar {float(now):g}, past --bars {self.bars}"
+            self.render_cycles(self.bars)
+        elif self.total_frames is not None:
+            if self.position > self.total_frames:
+                return (f"the session's waits ran to {self.position / self.sample_rate:g} s, "
+                        f"past --seconds {self.total_frames / self.sample_rate:g}")
+            self.render_frames(self.total_frames)
+        return None
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     session_path = Path(args.session)
     if not session_path.is_file():
@@ -253,29 +404,37 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with OfflineEngine(sample_rate=args.sr) as engine:
         kr = engine.session()
-        try:
-            _run_session(code, session_path, kr)
-        except Exception as err:  # noqa: BLE001 - any error in user code is reported
-            print(f"krach render: {session_path} failed:\n{_session_error(err)}", file=sys.stderr)
-            return 1
-        sample_rate = int(kr.status()["sample_rate"])
-        total = round(args.seconds * sample_rate)
-        # Render in chunks (for the progress bar) where the format can be
-        # appended to; libsndfile cannot reopen FLAC or Ogg files to append.
-        chunk = total
-        if out.suffix.lower() in APPENDABLE:
-            chunk = max(1, round(RENDER_CHUNK_SECONDS * sample_rate))
+        if args.tempo is not None:
+            kr.tempo = args.tempo
         progress = _Progress(f"rendering {out.name}")
-        done = 0
+        writer = _Writer(kr, out, progress, args.bars, args.seconds)
+        kr.render_sink = writer
         try:
-            while done < total:
-                frames = min(chunk, total - done)
-                # The first chunk starts a fresh file; the rest are appended.
-                kr.render(out, frames=frames, append=done > 0)
-                done += frames
-                progress.update(done, total)
+            try:
+                _run_session(code, session_path, kr)
+            except Exception as err:  # noqa: BLE001 - any error in user code is reported
+                progress.finish()
+                if writer.pieces:
+                    out.unlink(missing_ok=True)
+                print(f"krach render: {session_path} failed:\n{_session_error(err)}", file=sys.stderr)
+                return 1
+            kr.render_sink = None
+            try:
+                warning = writer.finish()
+            except BaseException:
+                out.unlink(missing_ok=True)
+                raise
         finally:
             progress.finish()
+        if not writer.pieces:
+            print("krach render: nothing was rendered: give --bars N or --seconds S "
+                  "(or let the session call kr.wait)", file=sys.stderr)
+            return 1
+        if warning:
+            print(f"krach render: warning: {warning}; the file is that long", file=sys.stderr)
+        length = f"{writer.position / writer.sample_rate:g} s"
+        if args.bars is not None:
+            length += f", {writer.cycle()} bars"
         kr.shutdown()
-    print(f"krach: wrote {out} ({total / sample_rate:g} s, {sample_rate} Hz)")
+    print(f"krach: wrote {out} ({length}, {writer.sample_rate} Hz)")
     return 0

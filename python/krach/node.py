@@ -4,6 +4,10 @@
     bass["cutoff"] = 1200        # set a control (clamped to its range, with a warning)
     bass["cutoff"]               # read it back from the engine
     bass.gain = 0.2              # the node's output gain (0-4), smoothed
+    bass @ kr.seq("A2", None, "E2")       # play a pattern (from the next cycle)
+    bass @ "A2 D3 ~ E2"                   # ... or mini-notation
+    bass @ ("cutoff", kr.sine(200, 2000)) # a pattern on one control
+    bass @ None                           # hush
     bass.remove()
 
 A handle is only a name and a session: it holds no state of its own, so a
@@ -13,9 +17,10 @@ second handle to the same name (``kr["bass"]``) is just as good.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .pattern import Pattern
     from .session import Session
     from .signal import Dsp
 
@@ -71,6 +76,37 @@ class Node:
                 f"clamped to {reply.get('value')!r}",
                 stacklevel=stacklevel,
             )
+
+    def __matmul__(self, what: Any) -> Pattern | None:
+        """``node @ pattern`` plays a pattern (or mini-notation) on the node and returns it;
+        ``node @ ("cutoff", pattern)`` plays it on one control; ``node @ None`` hushes the node.
+        """
+        if what is None:
+            self.hush()
+            return None
+        if isinstance(what, tuple):
+            if len(what) != 2 or not isinstance(what[0], str):
+                raise TypeError(
+                    f"{self._name} @ (...): write (control, pattern), e.g. "
+                    f"{self._name} @ ('cutoff', kr.sine(200, 2000))"
+                )
+            control, pattern = what
+            return self._session.play(f"{self._name}/{control}", pattern)
+        return self._session.play(self._name, what)
+
+    def play(self, pattern: Pattern | str | None, from_zero: bool = False,
+             swing: float | str | None = None) -> Pattern | None:
+        """The same as ``kr.play(node.name, pattern, from_zero, swing)``."""
+        return self._session.play(self._name, pattern, from_zero=from_zero, swing=swing)
+
+    def hush(self) -> None:
+        """Stop the node's patterns and automation and release its gates."""
+        self._session.hush(self._name)
+
+    @property
+    def pattern(self) -> Pattern | None:
+        """What this session last played on the node, or None."""
+        return self._session.pattern(self._name)
 
     def remove(self) -> None:
         """Remove the node from the engine (its name is free again)."""

@@ -38,7 +38,12 @@ def banner(status: dict[str, Any]) -> str:
 
 
 def namespace(kr: Session) -> dict[str, Any]:
-    """The names a REPL or a session file starts with."""
+    """The names a REPL or a session file starts with.
+
+    It also makes `kr` the session `Pattern.events` and `Pattern.show` ask
+    (`krach.pattern.use_session`).
+    """
+    krp.use_session(kr)
     return {"kr": kr, "krs": krs, "krp": krp}
 
 

@@ -3,8 +3,9 @@
 `Session` wraps one `Client` and offers what the engine can do so far: the
 master gain, status, a sine test tone (`Tone`), DSP nodes made from synth
 functions (`Session.node`, returning a `Node`), their controls and gains,
-offline rendering and shutdown. Later milestones add patterns, routing and the
-transport on this base.
+patterns (`play`, `hush`, `stop`, ``node @ pattern``, and every `krach.pattern`
+builder as ``kr.<name>``), the transport (`tempo`, `meter`, `wait`),
+automation (`mod`, `fade`), offline rendering and shutdown.
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ import numbers
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import events as _events
+from . import pattern as krp
 from .client import Client
 from .errors import KrachError
+from .events import Event
 from .node import GAIN, Node
+from .pattern import Pattern, TimeLike, time_json, to_fraction, wire_fields
 from .signal import Dsp
+
+RenderSink = Callable[[Mapping[str, Any]], None]
+"""Receives what `Session.wait` asks an offline engine to render: ``{"cycles": t}`` or ``{"seconds": s}``."""
+
+MOD_SHAPES = ("sine", "tri", "ramp", "square")
 
 RENDER_TIMEOUT_BASE = 60.0
 """Seconds a render may take beyond one second per second of audio."""
@@ -73,6 +83,29 @@ class Session:
     def __init__(self, client: Client) -> None:
         self.client = client
         self._dsps: dict[str, Dsp] = {}  # what this session gave each node, for export
+        self._patterns: dict[str, Pattern] = {}  # what this session sent each target
+        self._offline: bool | None = None  # the engine's backend, once asked
+        self.render_sink: RenderSink | None = None
+        """Where `wait` sends the spans to render on an offline engine (``krach render`` sets it);
+        None renders them without writing a file."""
+
+    # -- pattern builders: kr.hit(), kr.seq(), ... are krach.pattern's ------
+
+    hit = staticmethod(krp.hit)
+    note = staticmethod(krp.note)
+    seq = staticmethod(krp.seq)
+    rest = staticmethod(krp.rest)
+    p = staticmethod(krp.p)
+    sine = staticmethod(krp.sine)
+    tri = staticmethod(krp.tri)
+    ramp = staticmethod(krp.ramp)
+    ramp_down = staticmethod(krp.ramp_down)
+    square = staticmethod(krp.square)
+    exp = staticmethod(krp.exp)
+    rand = staticmethod(krp.rand)
+    cat = staticmethod(krp.cat)
+    stack = staticmethod(krp.stack)
+    struct = staticmethod(krp.struct)
 
     def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send a raw protocol command (docs/protocol.md) and return the reply."""
@@ -207,15 +240,18 @@ class Session:
         seconds: float | None = None,
         frames: int | None = None,
         *,
+        cycles: TimeLike | None = None,
         subtype: str | None = None,
         append: bool = False,
     ) -> dict[str, Any]:
-        """Advance an offline engine by `seconds` or `frames`, writing them to `path`.
+        """Advance an offline engine by `seconds`, `frames` or `cycles`, writing them to `path`.
 
-        The format follows the extension (.wav, .flac, .aiff, .ogg); `subtype`
-        is ``float``, ``pcm16`` or ``pcm24``; `append` adds to an existing file.
-        Returns the reply: ``frames``, ``path`` and ``position`` (the engine's
-        frame clock after the render). Live engines answer ``not_offline``.
+        `cycles` renders up to the sample where the cycle position has moved
+        by exactly that much (at the tempo in force). The format follows the
+        extension (.wav, .flac, .aiff, .ogg); `subtype` is ``float``,
+        ``pcm16`` or ``pcm24``; `append` adds to an existing file. Returns the
+        reply: ``frames``, ``path`` and ``position`` (the engine's frame clock
+        after the render). Live engines answer ``not_offline``.
         """
         fields: dict[str, Any] = {}
         if path is not None:
@@ -224,6 +260,8 @@ class Session:
             fields["seconds"] = seconds
         if frames is not None:
             fields["frames"] = frames
+        if cycles is not None:
+            fields["cycles"] = time_json(cycles, "kr.render", "cycles")
         if subtype is not None:
             fields["subtype"] = subtype
         if append:
@@ -232,11 +270,156 @@ class Session:
         audio = seconds if isinstance(seconds, (int, float)) else 0.0
         if isinstance(frames, int):
             audio = frames / 8000.0
+        if cycles is not None:
+            audio = float(to_fraction(cycles, "kr.render", "cycles")) * 60.0  # a bar at 4 BPM and 4/4
         timeout = RENDER_TIMEOUT_BASE + max(0.0, float(audio))
         reply = self.request("render", timeout=timeout, **fields)
         reply.pop("id", None)
         reply.pop("ok", None)
         return reply
+
+    # -- patterns ----------------------------------------------------------
+
+    def play(self, target: str, pattern: Pattern | str | None, from_zero: bool = False,
+             swing: TimeLike | None = None) -> Pattern | None:
+        """Play `pattern` on `target` from the next cycle boundary; return the pattern.
+
+        `target` is a node (``"bass"``: notes and hits drive its ``gate``,
+        ``freq`` and the other controls an event carries) or one control
+        (``"bass/cutoff"``: the pattern's values set it). `pattern` is a
+        `Pattern` or mini-notation (``"A2 D3 ~ E2"``); ``None`` hushes the
+        target. With `from_zero` the pattern's own cycle 0 falls on that
+        boundary; otherwise it follows the global cycle count. `swing` (0.5-0.99)
+        plays ``pattern.swing(swing)``. ``node @ pattern`` is the short form.
+        """
+        if not isinstance(target, str) or not target:
+            raise TypeError(f"kr.play: the target must be a name like 'bass' or 'bass/cutoff', got {target!r}")
+        if pattern is None:
+            self.hush(target)
+            return None
+        if isinstance(pattern, str):
+            sent: Pattern | str = pattern
+            mirror = krp.p(pattern)
+        elif isinstance(pattern, Pattern):
+            sent = mirror = pattern
+        else:
+            raise TypeError(
+                f"kr.play: the pattern must be a pattern (kr.seq(...), kr.hit() * 4, ...), "
+                f"mini-notation or None, got {type(pattern).__name__}"
+            )
+        if swing is not None:
+            sent = mirror = mirror.swing(swing)
+        fields = wire_fields(sent, "kr.play")
+        if from_zero:
+            fields["from_zero"] = True
+        self.request("play", target=target, **fields)
+        self._patterns[target] = mirror
+        return mirror
+
+    def hush(self, name: str) -> None:
+        """Stop the patterns and automation on `name` (a node, ``"node/control"`` or a group) and release its gates."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"kr.hush: give a node, control path or group name, got {name!r}")
+        self.request("hush", target=name)
+        for target in list(self._patterns):  # the target, its controls, a group's members
+            if target == name or target.startswith(name + "/"):
+                del self._patterns[target]
+
+    def stop(self) -> None:
+        """Stop every pattern and automation (nodes keep their sound and settings)."""
+        self.request("stop")
+        self._patterns.clear()
+
+    def pattern(self, target: str) -> Pattern | None:
+        """What this session last started on `target` (``"bass"``, ``"bass/cutoff"``), or None."""
+        return self._patterns.get(target)
+
+    @property
+    def patterns(self) -> dict[str, Pattern]:
+        """Every target this session plays a pattern on, with the pattern."""
+        return dict(self._patterns)
+
+    def events(self, pattern: Pattern | str, a: TimeLike = 0, b: TimeLike = 1) -> list[Event]:
+        """The events the engine computes for `pattern` in cycles ``[a, b)`` (see `krach.events.Event`)."""
+        return _events.query(self, pattern, a, b)
+
+    def show(self, pattern: Pattern | str, cycles: TimeLike = 1, width: int = 64) -> None:
+        """Print a timeline of `pattern` over its first `cycles` cycles: one row per value, ``x`` at onsets."""
+        _events.show(self, pattern, cycles, width)
+
+    # -- transport ---------------------------------------------------------
+
+    @property
+    def tempo(self) -> float:
+        """Beats per minute (1-999); setting it takes effect at once, keeping the cycle position."""
+        return float(self.request("tempo")["bpm"])
+
+    @tempo.setter
+    def tempo(self, bpm: float) -> None:
+        self.request("tempo", bpm=_finite("kr.tempo", bpm))
+
+    @property
+    def meter(self) -> int:
+        """Beats per cycle (1-64); one cycle of a pattern is one bar of this many beats."""
+        return int(self.request("meter")["beats"])
+
+    @meter.setter
+    def meter(self, beats: int) -> None:
+        if isinstance(beats, bool) or not isinstance(beats, numbers.Integral):
+            raise TypeError(f"kr.meter: beats per bar must be a whole number, got {type(beats).__name__}")
+        self.request("meter", beats=int(beats))
+
+    def wait(self, bars: TimeLike | None = None, seconds: float | None = None) -> None:
+        """Let `bars` cycles or `seconds` pass before the script goes on.
+
+        On a live engine this sleeps. On an offline engine it renders that
+        far: through `render_sink` when one is set (``krach render`` appends
+        to its output file), otherwise without writing anything.
+        """
+        if (bars is None) == (seconds is None):
+            raise TypeError("kr.wait: give bars=N or seconds=S (one of them)")
+        span: dict[str, Any]
+        if bars is not None:
+            if to_fraction(bars, "kr.wait", "bars") < 0:
+                raise ValueError(f"kr.wait: 'bars' is {bars!r}; it must not be negative")
+            span = {"cycles": time_json(bars, "kr.wait", "bars")}
+        else:
+            span = {"seconds": _finite("kr.wait", seconds, "seconds", lo=0.0)}
+        if self.render_sink is not None:
+            self.render_sink(span)
+        elif self._is_offline():
+            self.render(**span)
+        elif bars is not None:
+            reply = self.request("tempo")
+            beat = 60.0 / float(reply["bpm"])
+            time.sleep(float(to_fraction(bars, "kr.wait", "bars")) * int(reply["beats"]) * beat)
+        else:
+            time.sleep(float(span["seconds"]))
+
+    def _is_offline(self) -> bool:
+        if self._offline is None:
+            self._offline = self.status().get("backend") == "offline"
+        return self._offline
+
+    # -- automation --------------------------------------------------------
+
+    def mod(self, path: str, shape: str, lo: float, hi: float, bars: TimeLike = 1) -> None:
+        """Move a control (``"bass/cutoff"``) or a gain (``"bass/gain"``) through `shape`
+        (``sine tri ramp square``) between `lo` and `hi`, one period every `bars` cycles.
+
+        It runs on the engine's audio thread; ``kr.hush(path)`` ends it.
+        """
+        _split_path(path)
+        if shape not in MOD_SHAPES:
+            raise ValueError(f"kr.mod: shape {shape!r} is not one of {', '.join(MOD_SHAPES)}")
+        self.request("mod", target=path, shape=shape, lo=_finite("kr.mod", lo, "lo"),
+                     hi=_finite("kr.mod", hi, "hi"), bars=_bars("kr.mod", bars))
+
+    def fade(self, path: str, target: float, bars: TimeLike = 1) -> None:
+        """Move a control or gain in a straight line from where it is to `target` over `bars` cycles."""
+        _split_path(path)
+        self.request("fade", target=path, value=_finite("kr.fade", target, "target"),
+                     bars=_bars("kr.fade", bars))
 
     # -- ending ------------------------------------------------------------
 
@@ -301,3 +484,19 @@ def _initial_controls(dsp: Dsp, name: str, init: dict[str, Any]) -> dict[str, fl
             )
         values[key] = number
     return values
+
+
+def _finite(where: str, value: Any, arg: str = "value", lo: float | None = None) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: '{arg}' must be a number, got {type(value).__name__}")
+    number = value if isinstance(value, (int, float)) else float(value)
+    if not math.isfinite(number) or (lo is not None and number < lo):
+        bound = f"at least {lo:g}" if lo is not None else "a finite number"
+        raise ValueError(f"{where}: '{arg}' is {value!r}; it must be {bound}")
+    return number
+
+
+def _bars(where: str, bars: TimeLike) -> int | float | str:
+    if to_fraction(bars, where, "bars") <= 0:
+        raise ValueError(f"{where}: 'bars' is {bars!r}; it must be greater than 0")
+    return time_json(bars, where, "bars")

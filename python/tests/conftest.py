@@ -95,3 +95,12 @@ def offline_engine(start_engine: Callable[..., Engine]) -> Engine:
 @pytest.fixture
 def null_engine(start_engine: Callable[..., Engine]) -> Engine:
     return start_engine("--backend", "null")
+
+
+@pytest.fixture
+def offline_session(offline_engine: Engine) -> Iterator[object]:
+    """A `krach.session.Session` (the ``kr`` object) on a fresh offline engine."""
+    from krach.session import Session
+
+    with Session(offline_engine.client()) as kr:
+        yield kr

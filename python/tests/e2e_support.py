@@ -325,3 +325,103 @@ def dominant_frequency(x: np.ndarray, sr: int) -> float:
 def rms(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=np.float64)
     return float(np.sqrt(np.mean(x * x)))
+
+
+# ---- rendering a session piece by piece ----------------------------------------
+
+
+class Take:
+    """An offline render built from consecutive pieces, kept in memory.
+
+    In an offline engine ``render(frames=n)`` advances exactly n frames, and a
+    command sent between two renders takes effect at the first sample of the
+    next one. So::
+
+        take = Take(kr, tmp_path)
+        take.render(1000)          # samples 0..999
+        kr.set("env/gate", 1)      # the gate rises at sample 1000, exactly
+        take.render(3000)
+        x = take.mono()            # all 4000 samples
+
+    places events at exact samples. Each piece is written to its own float
+    WAV under `directory` and read back (the file is what the engine wrote).
+    """
+
+    def __init__(self, session: Any, directory: Path, name: str = "take") -> None:
+        self.session = session
+        self.directory = Path(directory)
+        self.name = name
+        self.parts: list[np.ndarray] = []
+
+    @property
+    def position(self) -> int:
+        """Frames rendered so far: the index the next piece starts at."""
+        return sum(len(p) for p in self.parts)
+
+    def render(self, frames: int) -> np.ndarray:
+        """Advance the engine `frames` frames; return that piece (frames x channels)."""
+        path = self.directory / f"{self.name}-{len(self.parts):04d}.wav"
+        reply = self.session.render(path, frames=frames)
+        assert reply["frames"] == frames, reply
+        data, sr = read_sound(path)
+        assert sr == SAMPLE_RATE and data.shape[0] == frames, (sr, data.shape)
+        self.parts.append(data)
+        return data
+
+    def sound(self) -> np.ndarray:
+        """Everything rendered so far, frames x channels."""
+        return np.concatenate(self.parts) if self.parts else np.zeros((0, 2))
+
+    def mono(self) -> np.ndarray:
+        """Channel 0 of everything so far; a mono node feeds both channels identically."""
+        data = self.sound()
+        assert np.array_equal(data[:, 0], data[:, 1]), "a mono node must feed both channels equally"
+        return data[:, 0]
+
+
+# ---- more sound analysis ---------------------------------------------------------
+
+
+def tone_amplitude(x: np.ndarray, freq: float, sr: int = SAMPLE_RATE) -> float:
+    """Peak amplitude of the sine at `freq` in `x` (a DFT at that one frequency).
+
+    Exact when `x` spans a whole number of periods of `freq` (choose
+    frequencies on the grid sr/len(x)): then it is sqrt(2) times the RMS of
+    that sine's component, unaffected by the other sines of the grid.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t = np.arange(len(x))
+    return float(2.0 * abs(np.dot(x, np.exp(-2j * np.pi * freq * t / sr))) / len(x))
+
+
+def band_limited(x: np.ndarray, lo: float, hi: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """`x` with everything outside [lo, hi] Hz removed (an FFT brick wall)."""
+    spec = np.fft.rfft(np.asarray(x, dtype=np.float64))
+    freqs = np.fft.rfftfreq(len(x), 1.0 / sr)
+    spec[(freqs < lo) | (freqs > hi)] = 0.0
+    return np.fft.irfft(spec, len(x))
+
+
+def energy_fraction(x: np.ndarray, lo: float, hi: float = math.inf, sr: int = SAMPLE_RATE) -> float:
+    """The share of `x`'s energy between `lo` and `hi` Hz."""
+    power = np.abs(np.fft.rfft(np.asarray(x, dtype=np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / sr)
+    return float(power[(freqs >= lo) & (freqs <= hi)].sum() / power.sum())
+
+
+def schroeder_t60(x: np.ndarray, sr: int = SAMPLE_RATE, top_db: float = -5.0,
+                  bottom_db: float = -25.0) -> float:
+    """Reverberation time (s) of the impulse response `x` by Schroeder's method.
+
+    The energy decay curve (backward-integrated squared response, in dB) is
+    fitted with a line between `top_db` and `bottom_db` (T20 by default) and
+    extrapolated to -60 dB.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    energy = np.cumsum((x * x)[::-1])[::-1]
+    edc = 10.0 * np.log10(energy / energy[0] + 1e-300)
+    start = int(np.argmax(edc <= top_db))
+    stop = int(np.argmax(edc <= bottom_db))
+    assert stop > start + 10, f"the decay never reaches {bottom_db} dB: render longer"
+    slope = np.polyfit(np.arange(start, stop) / sr, edc[start:stop], 1)[0]
+    return float(-60.0 / slope)

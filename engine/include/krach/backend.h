@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "krach/log.h"
 #include "krach/rt.h"
@@ -47,14 +48,18 @@ int kr_backend_start(kr_backend *backend, const kr_backend_options *options,
 void kr_backend_stop(kr_backend *backend);
 const char *kr_backend_name(kr_backend_kind kind);
 
-/* Offline only: process exactly `frames` frames on the calling thread. With a
+/* Offline only: process exactly `frames` frames on the calling thread, calling
+ * `prepare(ctx, until)` (when not NULL) before each chunk so that every event
+ * before sample `until` is queued first; a non-zero return stops the render. With a
  * path, write them through libsndfile (format from the extension; subtype
  * "float", "pcm16", "pcm24" or NULL for the format's default; append adds to
  * an existing .wav or .aiff file). Returns 0; -1 when the file cannot be
  * written (an I/O problem); -2 when the request itself is unusable (unknown
  * extension or subtype, append to a format that cannot be appended to, or to a
  * file of another channel count or rate). Either way err says why. */
+typedef int (*kr_render_prepare_fn)(void *ctx, int64_t until);
 int kr_offline_render(kr_rt *rt, long long frames, const char *path,
-                      const char *subtype, int append, char *err, size_t errlen);
+                      const char *subtype, int append, kr_render_prepare_fn prepare,
+                      void *ctx, char *err, size_t errlen);
 
 #endif

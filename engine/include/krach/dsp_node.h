@@ -15,6 +15,7 @@
 
 #include "krach/dsp.h"
 #include "krach/node.h"
+#include "krach/rational.h"
 
 #define KR_DSP_CROSSFADE_SECONDS 0.02
 #define KR_MAX_VOICES 64
@@ -31,12 +32,21 @@ void kr_dsp_voices_destroy(kr_dsp_voices *voices);
 /* Retire callback (frees a voice set on the server thread). */
 int kr_dsp_voices_retire(void *voices);
 
+/* What the scheduler knows of a voice: the note it was last given. */
+typedef struct kr_voice_note {
+    int64_t start_sample;         /* onset */
+    int64_t end_sample;           /* gate-off (≤ start when free) */
+    kr_rat end_cycle;             /* the same in cycles, to re-time after a tempo change */
+    uint32_t tag;                 /* the slot that played it (0: none) */
+} kr_voice_note;
+
 /* The server thread's view of a DSP node: what it last sent to it. */
 typedef struct kr_dsp_model {
     kr_dsp_program *program;      /* the newest program (a reference is held) */
     int voices;                   /* voice count of the newest set */
     double *values;               /* control values, by the program's control index */
     unsigned char *clamp_warned;  /* per control: an out-of-range value was logged */
+    kr_voice_note notes[KR_MAX_VOICES];
 } kr_dsp_model;
 
 /* Server thread. Takes ownership of `voices`; the model takes a reference to

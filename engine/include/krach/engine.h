@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 #include "krach/backend.h"
+#include "krach/error.h"
 #include "krach/log.h"
 #include "krach/rt.h"
+#include "krach/scheduler.h"
 #include "krach/tone.h"
 
 #define KR_PATH_MAX 1024
@@ -49,6 +51,7 @@ typedef struct kr_engine {
     uint64_t watch_frames;
     double watch_since;
     bool shutdown_requested;
+    kr_scheduler sched;         /* patterns, tempo and the transport */
 } kr_engine;
 
 /* Fills `config` with defaults (paths under ~/.krach, KRACH_SOCKET honoured). */
@@ -66,12 +69,7 @@ void kr_engine_collect(kr_engine *engine);
 double kr_engine_uptime(const kr_engine *engine);
 bool kr_engine_is_offline(const kr_engine *engine);
 
-/* Session operations. Each returns 0, or -1 with an error code (a protocol
- * code such as "unknown_node") and a message. */
-typedef struct kr_error {
-    const char *code;
-    char message[512];
-} kr_error;
+/* Session operations. Each returns 0, or -1 with an error (error.h). */
 
 /* Queues a command for the audio thread (waiting briefly when the queue is
  * full; offline, applying it directly). */
@@ -89,8 +87,6 @@ int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error);
 /* Lists the known node names into buf, comma-separated ("none" if empty). */
 void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len);
 
-void kr_error_set(kr_error *error, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 double kr_monotonic_seconds(void);
 

@@ -39,8 +39,10 @@ bool kr_event_queue_push(kr_event_queue *q, const kr_timed_event *event);
 /* The earliest event, or NULL. */
 const kr_timed_event *kr_event_queue_peek(const kr_event_queue *q);
 void kr_event_queue_pop(kr_event_queue *q, kr_timed_event *out);
-/* Removes events with sample >= from whose tag matches (tag 0: any tag) and,
- * when node is not NULL, whose node matches. Returns how many went. */
-int kr_event_queue_cancel(kr_event_queue *q, uint32_t tag, struct kr_node *node, int64_t from);
+/* Removes events with sample >= from whose tag matches (tag 0: any tag),
+ * whose node matches (NULL: any) and whose voice matches (-1: any). Returns
+ * how many went. */
+int kr_event_queue_cancel(kr_event_queue *q, uint32_t tag, struct kr_node *node, int voice,
+                          int64_t from);
 
 #endif

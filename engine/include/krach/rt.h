@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "krach/automation.h"
 #include "krach/events.h"
 #include "krach/graph.h"
 #include "krach/log.h"
@@ -25,8 +26,10 @@ typedef enum kr_rt_command_type {
     KR_RT_SET_GAIN,       /* ptr: kr_node (live), value: gain target */
     KR_RT_NODE_SWAP,      /* ptr: kr_node (live), payload: handed to its type's swap */
     KR_RT_EVENT,          /* a timed parameter change: event (see events.h) */
-    KR_RT_CANCEL          /* drop queued events: event.tag (0 = any), event.node (NULL =
-                           * any), from event.sample on */
+    KR_RT_CANCEL,         /* drop queued events: event.tag (0 = any), event.node (NULL =
+                           * any), event.voice (-1 = any), from event.sample on */
+    KR_RT_AUTOMATE,       /* automation: add, replace or (shape NONE) remove */
+    KR_RT_FORGET_NODE     /* ptr: a node about to leave: drop its events and automations */
 } kr_rt_command_type;
 
 typedef struct kr_rt_command {
@@ -36,6 +39,7 @@ typedef struct kr_rt_command {
     void *payload;
     double value;
     kr_timed_event event; /* KR_RT_EVENT, KR_RT_CANCEL */
+    kr_automation automation; /* KR_RT_AUTOMATE */
 } kr_rt_command;
 
 /* For tests: when an event was due and when it was applied. */
@@ -70,6 +74,7 @@ typedef struct kr_rt {
     kr_ring notes;          /* audio → server: kr_rt_note */
     kr_graph *graph;        /* the graph being played; audio thread's while running */
     kr_event_queue events;  /* audio thread: timed events waiting for their sample */
+    kr_automations automations; /* audio thread: controls it moves itself */
     bool record_events;     /* tests: report every applied event through `applied` */
     kr_ring applied;        /* audio → server: kr_applied_event */
     float master;           /* audio thread: smoothed master gain */

@@ -98,7 +98,7 @@ void kr_dsp_instance_set_control(kr_dsp_instance *inst, int index, double value,
      * the gate drops to 0 for one sample so envelopes see a rising edge. */
     /* (Also when the gate fell and rose again at the same sample: the last
      * block still played it high, so without a dip nothing would restart.) */
-    if (inst->program->controls[index].gate && value > 0.0 &&
+    if (!immediate && inst->program->controls[index].gate && value > 0.0 &&
         (inst->ctl_target[index] > 0.0 || inst->ctl_value[index] > 0.0))
         inst->ctl_retrigger[index] = 1;
     inst->ctl_target[index] = value;

@@ -103,11 +103,14 @@ static SNDFILE *open_output(kr_rt *rt, const char *path, const char *subtype, in
     SNDFILE *file = sf_open(path, SFM_WRITE, &info);
     if (!file)
         snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
+    else /* the PEAK chunk carries the wall-clock time: renders must not */
+        sf_command(file, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
     return file;
 }
 
 int kr_offline_render(kr_rt *rt, long long frames, const char *path, const char *subtype,
-                      int append, char *err, size_t errlen)
+                      int append, kr_render_prepare_fn prepare, void *ctx, char *err,
+                      size_t errlen)
 {
     SNDFILE *file = NULL;
     int bad_request = 0;
@@ -118,6 +121,12 @@ int kr_offline_render(kr_rt *rt, long long frames, const char *path, const char 
     int status = 0;
     for (long long done = 0; done < frames;) {
         long long n = frames - done < CHUNK ? frames - done : CHUNK;
+        int64_t position = (int64_t)atomic_load(&rt->frames);
+        if (prepare && prepare(ctx, position + n)) {
+            snprintf(err, errlen, "scheduling failed (see the engine log)");
+            status = -1;
+            break;
+        }
         kr_rt_process(rt, buffer, (unsigned long)n);
         if (file && sf_writef_float(file, buffer, n) != n) {
             snprintf(err, errlen, "writing %s failed: %s", path, sf_strerror(file));

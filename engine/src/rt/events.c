@@ -77,13 +77,14 @@ void kr_event_queue_pop(kr_event_queue *q, kr_timed_event *out)
     sift_down(q->heap, q->count, 0);
 }
 
-int kr_event_queue_cancel(kr_event_queue *q, uint32_t tag, struct kr_node *node, int64_t from)
+int kr_event_queue_cancel(kr_event_queue *q, uint32_t tag, struct kr_node *node, int voice,
+                          int64_t from)
 {
     int kept = 0, removed = 0;
     for (int i = 0; i < q->count; i++) {
         const kr_timed_event *e = &q->heap[i];
         bool match = e->sample >= from && (tag == 0 || e->tag == tag) &&
-                     (node == NULL || e->node == node);
+                     (node == NULL || e->node == node) && (voice < 0 || e->voice == voice);
         if (match)
             removed++;
         else

@@ -104,8 +104,18 @@ void kr_rt_apply_commands(kr_rt *rt)
             if (!kr_event_queue_push(&rt->events, &cmd.event))
                 atomic_fetch_add_explicit(&rt->dropped_events, 1, memory_order_relaxed);
             break;
+        case KR_RT_AUTOMATE:
+            if (!kr_automations_set(&rt->automations, &cmd.automation))
+                kr_rt_post_note(rt, KR_LOG_WARN, "automation dropped: at most %g at once",
+                                KR_AUTOMATIONS, 0);
+            break;
+        case KR_RT_FORGET_NODE:
+            kr_event_queue_cancel(&rt->events, 0, cmd.ptr, -1, INT64_MIN);
+            kr_automations_remove_node(&rt->automations, cmd.ptr);
+            break;
         case KR_RT_CANCEL:
-            kr_event_queue_cancel(&rt->events, cmd.event.tag, cmd.event.node, cmd.event.sample);
+            kr_event_queue_cancel(&rt->events, cmd.event.tag, cmd.event.node, cmd.event.voice,
+                                  cmd.event.sample);
             break;
         case KR_RT_SET_GAIN: {
             kr_node *node = cmd.ptr;
@@ -181,6 +191,11 @@ void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
         int64_t now = first + (int64_t)done;
         apply_due_events(rt, now);
         unsigned long slice = frames - done > KR_MAX_BLOCK ? KR_MAX_BLOCK : frames - done;
+        if (rt->automations.count) {
+            kr_automations_apply(&rt->automations, now);
+            if (slice > KR_AUTOMATION_STEP)
+                slice = KR_AUTOMATION_STEP;
+        }
         const kr_timed_event *next = kr_event_queue_peek(&rt->events);
         if (next && next->sample - now < (int64_t)slice)
             slice = (unsigned long)(next->sample - now);

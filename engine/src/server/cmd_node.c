@@ -247,10 +247,12 @@ int kr_cmd_node_set(kr_request *req)
             } else {
                 kr_rt_command cmd = {.type = KR_RT_NODE_SWAP, .ptr = node, .payload = inst};
                 rc = kr_engine_send(e, &cmd, &req->error);
-                if (rc == 0)
+                if (rc == 0) {
                     e->retires_pending++;
-                else
+                    kr_scheduler_node_changed(e, name, false);
+                } else {
                     kr_dsp_voices_destroy(inst);
+                }
             }
         }
     }

@@ -124,3 +124,25 @@ int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *erro
     }
     return 1;
 }
+
+int kr_field_time(json_t *req, const char *cmd, const char *key, bool required, kr_rat *out,
+                  kr_error *error)
+{
+    json_t *value = lookup(req, cmd, key, required, "a time in cycles", error);
+    if (!value)
+        return required ? -1 : 0;
+    if (json_is_integer(value)) {
+        *out = kr_rat_int(json_integer_value(value));
+        return 1;
+    }
+    if (json_is_string(value) && kr_rat_parse(json_string_value(value), out) == 0)
+        return 1;
+    /* kr_rat_from_double takes 0.25 but refuses 0.1 (see rational.h). */
+    if (json_is_real(value) && kr_rat_from_double(json_real_value(value), out) == 0)
+        return 1;
+    kr_error_set(error, json_is_real(value) ? "bad_value" : "bad_type",
+                 "%s: field '%s' must be a time in cycles: an integer, a fraction string like "
+                 "\"3/2\", or an exact binary fraction like 0.25 (write \"1/10\", not 0.1)",
+                 cmd, key);
+    return -1;
+}

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "krach/engine.h"
+#include "krach/rational.h"
 
 int kr_field_string(json_t *req, const char *cmd, const char *key, bool required,
                     const char **out, kr_error *error);
@@ -18,6 +19,10 @@ int kr_field_number(json_t *req, const char *cmd, const char *key, bool required
 int kr_field_integer(json_t *req, const char *cmd, const char *key, bool required,
                      long long lo, long long hi, long long *out, kr_error *error);
 int kr_field_bool(json_t *req, const char *cmd, const char *key, bool *out, kr_error *error);
+/* A time in cycles: an integer, a string "n/d", or an exactly dyadic number
+ * (0.25; 0.1 is refused with a hint to write "1/10"). */
+int kr_field_time(json_t *req, const char *cmd, const char *key, bool required,
+                  kr_rat *out, kr_error *error);
 /* A node name: a string of 1..KR_MAX_NAME-1 bytes without control characters. */
 int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *error);
 

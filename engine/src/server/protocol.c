@@ -162,6 +162,18 @@ static int cmd_tone_remove(request *req)
     return 0;
 }
 
+/* Before each rendered chunk: queue the pattern events it contains. */
+static int prepare_render(void *ctx, int64_t until)
+{
+    kr_engine *engine = ctx;
+    kr_error error = {0};
+    if (kr_scheduler_advance(engine, until, &error)) {
+        kr_logf(engine->log, KR_LOG_ERROR, "render: %s", error.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_render(request *req)
 {
     kr_engine *e = req->engine;
@@ -182,13 +194,33 @@ static int cmd_render(request *req)
                                       KR_MAX_RENDER_SECONDS, &seconds, &req->error);
     if (has_seconds < 0)
         return -1;
-    if (has_frames == has_seconds) {
-        kr_error_set(&req->error, has_frames ? "bad_request" : "missing_field",
-                     "render needs exactly one of 'frames' (an integer) or 'seconds' (a number)");
+    kr_rat cycles;
+    int has_cycles = kr_field_time(req->json, req->cmd, "cycles", false, &cycles, &req->error);
+    if (has_cycles < 0)
+        return -1;
+    if (has_frames + has_seconds + has_cycles != 1) {
+        kr_error_set(&req->error, has_frames || has_seconds ? "bad_request" : "missing_field",
+                     "render needs exactly one of 'frames' (an integer), 'seconds' (a number) "
+                     "or 'cycles' (a time)");
         return -1;
     }
     if (has_seconds)
         frames = llround(seconds * e->rt.sample_rate);
+    if (has_cycles) {
+        /* Up to the sample where the cycle position has moved on by `cycles`. */
+        bool overflow = false;
+        int64_t position = (int64_t)atomic_load(&e->rt.frames);
+        kr_transport *t = &e->sched.transport;
+        kr_rat target = kr_rat_add(kr_transport_cycle_at(t, position, &overflow), cycles,
+                                   &overflow);
+        long long end = kr_transport_sample_at(t, target, &overflow);
+        if (overflow || kr_rat_cmp(cycles, kr_rat_int(0)) < 0 || end - position > max_frames) {
+            kr_error_set(&req->error, "bad_value", "render: 'cycles' must be between 0 and "
+                         "%g seconds' worth", KR_MAX_RENDER_SECONDS);
+            return -1;
+        }
+        frames = end - position;
+    }
 
     const char *path = NULL, *subtype = NULL;
     bool append = false;
@@ -197,7 +229,8 @@ static int cmd_render(request *req)
         kr_field_bool(req->json, req->cmd, "append", &append, &req->error) < 0)
         return -1;
     char err[512];
-    int rc = kr_offline_render(&e->rt, frames, path, subtype, append, err, sizeof err);
+    int rc = kr_offline_render(&e->rt, frames, path, subtype, append, prepare_render, e, err,
+                               sizeof err);
     if (rc) {
         /* -2: the request is unusable (format, subtype, append target); -1: I/O.
          * Never guess from the message: it contains the path, which may say
@@ -242,6 +275,11 @@ static const struct {
     {"node_remove", kr_cmd_node_remove}, {"node_gain", kr_cmd_node_gain},
     {"control_set", kr_cmd_control_set}, {"control_get", kr_cmd_control_get},
     {"nodes", kr_cmd_nodes},
+    {"play", kr_cmd_play},            {"hush", kr_cmd_hush},
+    {"stop", kr_cmd_hush},            {"tempo", kr_cmd_tempo},
+    {"meter", kr_cmd_tempo},          {"transport", kr_cmd_transport},
+    {"mod", kr_cmd_mod},              {"fade", kr_cmd_fade},
+    {"query", kr_cmd_query},
 };
 
 /* ---- framing ------------------------------------------------------------ */

@@ -32,4 +32,18 @@ int kr_cmd_control_set(kr_request *req);
 int kr_cmd_control_get(kr_request *req);
 int kr_cmd_nodes(kr_request *req);
 
+/* cmd_transport.c: patterns, tempo and automation. */
+struct kr_pattern;
+/* The request's "pattern" (IR) or "mini" (text) as a tree (NULL + error). */
+struct kr_pattern *kr_request_pattern(kr_request *req);
+int kr_cmd_play(kr_request *req);
+int kr_cmd_hush(kr_request *req); /* also "stop" (no target) */
+int kr_cmd_tempo(kr_request *req); /* also "meter" */
+int kr_cmd_transport(kr_request *req);
+int kr_cmd_mod(kr_request *req);
+int kr_cmd_fade(kr_request *req);
+
+/* cmd_pattern.c: looking at patterns. */
+int kr_cmd_query(kr_request *req);
+
 #endif

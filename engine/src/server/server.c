@@ -309,6 +309,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
         /* Wake at least every 10 ms to free retired graphs and log notes. */
         int ready = poll(fds, (nfds_t)n, 10);
         kr_engine_collect(engine);
+        kr_scheduler_tick(engine);
         if (ready < 0) {
             if (errno == EINTR)
                 continue;

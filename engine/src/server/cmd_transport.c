@@ -1,0 +1,192 @@
+/* cmd_transport.c — patterns, tempo and automation: play, hush, stop, tempo,
+ * meter, transport, mod, fade. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fields.h"
+#include "krach/mini.h"
+#include "krach/pattern.h"
+#include "krach/scheduler.h"
+#include "request.h"
+
+/* The request's pattern: "pattern" (IR) or "mini" (text), exactly one. */
+kr_pattern *kr_request_pattern(kr_request *req)
+{
+    json_t *ir = json_object_get(req->json, "pattern");
+    const char *mini = NULL;
+    if (kr_field_string(req->json, req->cmd, "mini", false, &mini, &req->error) < 0)
+        return NULL;
+    if (!!ir == !!mini) {
+        kr_error_set(&req->error, ir ? "bad_request" : "missing_field", "%s needs exactly one "
+                     "of 'pattern' (a pattern IR, see docs/pattern-ir.md) or 'mini' "
+                     "(mini-notation text)", req->cmd);
+        return NULL;
+    }
+    return ir ? kr_pattern_from_json(ir, &req->error) : kr_mini_parse(mini, &req->error);
+}
+
+static json_t *time_json(kr_rat t)
+{
+    char text[48];
+    kr_rat_format(t, text, sizeof text);
+    return json_string(text);
+}
+
+int kr_cmd_play(kr_request *req)
+{
+    const char *target;
+    bool from_zero = false;
+    if (kr_field_string(req->json, req->cmd, "target", true, &target, &req->error) < 0 ||
+        kr_field_bool(req->json, req->cmd, "from_zero", &from_zero, &req->error) < 0)
+        return -1;
+    kr_pattern *pattern = kr_request_pattern(req);
+    if (!pattern)
+        return -1;
+    kr_rat start;
+    uint32_t tag;
+    if (kr_scheduler_play(req->engine, target, pattern, from_zero, &start, &tag, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "target", json_string(target));
+    json_object_set_new(req->reply, "start", time_json(start));
+    json_object_set_new(req->reply, "tag", json_integer(tag));
+    return 0;
+}
+
+int kr_cmd_hush(kr_request *req)
+{
+    const char *target = NULL;
+    if (strcmp(req->cmd, "hush") == 0 &&
+        kr_field_string(req->json, req->cmd, "target", true, &target, &req->error) < 0)
+        return -1;
+    int n = kr_scheduler_hush(req->engine, target, &req->error);
+    if (n < 0)
+        return -1;
+    json_object_set_new(req->reply, "hushed", json_integer(n));
+    return 0;
+}
+
+static void describe_transport(kr_request *req)
+{
+    kr_engine *e = req->engine;
+    const kr_transport *t = &e->sched.transport;
+    bool overflow = false;
+    int64_t sample = (int64_t)atomic_load(&e->rt.frames);
+    json_object_set_new(req->reply, "sample", json_integer(sample));
+    json_object_set_new(req->reply, "cycle", time_json(kr_transport_cycle_at(t, sample, &overflow)));
+    json_object_set_new(req->reply, "bpm", json_real(kr_rat_to_double(t->current.bpm)));
+    json_object_set_new(req->reply, "beats", json_integer(t->current.meter));
+}
+
+/* tempo and meter share one change: either may be given to either command. */
+int kr_cmd_tempo(kr_request *req)
+{
+    kr_engine *e = req->engine;
+    const kr_tempo_segment *now = &e->sched.transport.current;
+    double bpm_value;
+    long long beats = now->meter;
+    int has_bpm = kr_field_number(req->json, req->cmd, "bpm", false, 1.0, 999.0, &bpm_value,
+                                  &req->error);
+    int has_beats = kr_field_integer(req->json, req->cmd, "beats", false, 1, 64, &beats,
+                                     &req->error);
+    if (has_bpm < 0 || has_beats < 0)
+        return -1;
+    if (has_bpm || has_beats) {
+        kr_rat bpm = now->bpm;
+        /* BPM arrive as decimals: keep them exact to a thousandth. */
+        if (has_bpm && kr_rat_from_double(bpm_value, &bpm)) {
+            bool overflow = false;
+            bpm = kr_rat_make((int64_t)llround(bpm_value * 1000.0), 1000, &overflow);
+        }
+        if (kr_scheduler_set_tempo(e, bpm, (int)beats, &req->error))
+            return -1;
+        kr_logf(e->log, KR_LOG_INFO, "tempo %g bpm, %lld beats per cycle",
+                kr_rat_to_double(bpm), beats);
+    }
+    describe_transport(req);
+    return 0;
+}
+
+int kr_cmd_transport(kr_request *req)
+{
+    describe_transport(req);
+    const kr_scheduler *s = &req->engine->sched;
+    json_t *list = json_array();
+    for (int i = 0; i < s->slot_count; i++) {
+        const kr_slot *slot = &s->slots[i];
+        json_t *item = json_pack("{s:s, s:o, s:i}", "target", slot->target, "start",
+                                 time_json(slot->start), "tag", (int)slot->tag);
+        if (slot->stopping)
+            json_object_set_new(item, "stop", time_json(slot->stop));
+        json_array_append_new(list, item);
+    }
+    json_object_set_new(req->reply, "patterns", list);
+    json_t *autos = json_array();
+    for (int i = 0; i < s->automation_count; i++) {
+        const kr_sched_automation *a = &s->automations[i];
+        char target[KR_MAX_NAME + KR_VALUE_NAME];
+        snprintf(target, sizeof target, "%s/%s", a->node, a->control);
+        json_array_append_new(autos, json_pack("{s:s, s:s}", "target", target, "kind",
+                                               a->shape == KR_AUTO_FADE ? "fade" : "mod"));
+    }
+    json_object_set_new(req->reply, "automations", autos);
+    return 0;
+}
+
+static int positive_bars(kr_request *req, kr_rat *bars)
+{
+    if (kr_field_time(req->json, req->cmd, "bars", true, bars, &req->error) < 0)
+        return -1;
+    if (bars->num <= 0) {
+        kr_error_set(&req->error, "bad_value", "%s: 'bars' must be more than 0", req->cmd);
+        return -1;
+    }
+    return 0;
+}
+
+int kr_cmd_mod(kr_request *req)
+{
+    const char *target, *shape_name;
+    double lo, hi;
+    kr_rat bars;
+    if (kr_field_string(req->json, req->cmd, "target", true, &target, &req->error) < 0 ||
+        kr_field_string(req->json, req->cmd, "shape", true, &shape_name, &req->error) < 0 ||
+        kr_field_number(req->json, req->cmd, "lo", true, -HUGE_VAL, HUGE_VAL, &lo,
+                        &req->error) < 0 ||
+        kr_field_number(req->json, req->cmd, "hi", true, -HUGE_VAL, HUGE_VAL, &hi,
+                        &req->error) < 0 ||
+        positive_bars(req, &bars))
+        return -1;
+    static const struct { const char *name; kr_auto_shape shape; } shapes[] = {
+        {"sine", KR_AUTO_SINE}, {"tri", KR_AUTO_TRI}, {"ramp", KR_AUTO_RAMP},
+        {"square", KR_AUTO_SQUARE},
+    };
+    kr_auto_shape shape = KR_AUTO_NONE;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        if (!strcmp(shapes[i].name, shape_name))
+            shape = shapes[i].shape;
+    if (shape == KR_AUTO_NONE) {
+        kr_error_set(&req->error, "bad_value", "mod: shape '%.40s' is not one of sine, tri, "
+                     "ramp, square", shape_name);
+        return -1;
+    }
+    if (kr_scheduler_mod(req->engine, target, shape, lo, hi, bars, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "target", json_string(target));
+    return 0;
+}
+
+int kr_cmd_fade(kr_request *req)
+{
+    const char *target;
+    double value;
+    kr_rat bars;
+    if (kr_field_string(req->json, req->cmd, "target", true, &target, &req->error) < 0 ||
+        kr_field_number(req->json, req->cmd, "value", true, -HUGE_VAL, HUGE_VAL, &value,
+                        &req->error) < 0 ||
+        positive_bars(req, &bars) ||
+        kr_scheduler_fade(req->engine, target, value, bars, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "target", json_string(target));
+    return 0;
+}

@@ -1,0 +1,672 @@
+/* scheduler.c — patterns to timed events (see scheduler.h). */
+#include "krach/scheduler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "krach/dsp_node.h"
+#include "krach/engine.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int resend_automations(kr_engine *engine, const char *node, int64_t at, kr_error *error);
+static void forget_automation(kr_scheduler *s, int i);
+
+static bool time_error(bool overflow, kr_error *error)
+{
+    if (overflow)
+        kr_error_set(error, "bad_pattern", "time overflow: a pattern's exact times no longer "
+                     "fit 64-bit fractions; simplify its speeds (fast/slow factors)");
+    return overflow;
+}
+
+static int send_event(kr_engine *engine, int64_t sample, kr_node *node, int voice, int index,
+                      double value, uint32_t tag, kr_error *error)
+{
+    kr_rt_command cmd = {.type = KR_RT_EVENT};
+    cmd.event = (kr_timed_event){.sample = sample, .node = node, .voice = voice,
+                                 .index = index, .value = value, .tag = tag};
+    return kr_engine_send(engine, &cmd, error);
+}
+
+static int send_cancel(kr_engine *engine, uint32_t tag, kr_node *node, int voice, int64_t from,
+                       kr_error *error)
+{
+    kr_rt_command cmd = {.type = KR_RT_CANCEL};
+    cmd.event = (kr_timed_event){.sample = from, .node = node, .voice = voice, .tag = tag};
+    return kr_engine_send(engine, &cmd, error);
+}
+
+static int find_control(const kr_dsp_model *model, const char *name)
+{
+    return kr_dsp_program_find_control(model->program, name);
+}
+
+static bool contains_signal(const kr_pattern *p)
+{
+    if (!p)
+        return false;
+    if (p->kind == KR_PAT_SIGNAL)
+        return true;
+    for (int i = 0; i < p->nargs; i++)
+        if (contains_signal(p->args[i]))
+            return true;
+    return contains_signal(p->then) || contains_signal(p->aux);
+}
+
+static void remove_slot(kr_scheduler *s, int index)
+{
+    kr_pattern_free(s->slots[index].pattern);
+    memmove(&s->slots[index], &s->slots[index + 1],
+            (size_t)(s->slot_count - index - 1) * sizeof s->slots[0]);
+    s->slot_count--;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+void kr_scheduler_init(kr_scheduler *s, int64_t sample_rate)
+{
+    memset(s, 0, sizeof *s);
+    bool overflow = false;
+    kr_transport_init(&s->transport, sample_rate, kr_rat_int(120), 4, &overflow);
+    s->next_tag = 1;
+}
+
+void kr_scheduler_free(kr_scheduler *s)
+{
+    while (s->slot_count > 0)
+        remove_slot(s, s->slot_count - 1);
+}
+
+int64_t kr_scheduler_now(kr_engine *engine)
+{
+    int64_t now = (int64_t)atomic_load(&engine->rt.frames);
+    if (!kr_engine_is_offline(engine))
+        now += (int64_t)(KR_SCHED_MARGIN * engine->rt.sample_rate);
+    return now;
+}
+
+/* ---- notes ----------------------------------------------------------------- */
+
+/* Picks the voice for a note starting at `on`: a free one, else the oldest. */
+static int allocate_voice(kr_dsp_model *model, int64_t on, bool *stolen)
+{
+    int best = 0;
+    for (int v = 0; v < model->voices; v++) {
+        if (model->notes[v].end_sample <= on) {
+            *stolen = false;
+            return v;
+        }
+        if (model->notes[v].start_sample < model->notes[best].start_sample)
+            best = v;
+    }
+    *stolen = true;
+    return best;
+}
+
+static int play_note(kr_engine *engine, kr_slot *slot, kr_node *node, kr_dsp_model *model,
+                     const kr_event *ev, kr_rat end_cycle, kr_error *error)
+{
+    kr_transport *t = &engine->sched.transport;
+    bool overflow = false;
+    kr_rat on_cycle = kr_rat_add(ev->whole.begin, slot->origin, &overflow);
+    int64_t on = kr_transport_sample_at(t, on_cycle, &overflow);
+    int64_t off = kr_transport_sample_at(t, end_cycle, &overflow);
+    if (time_error(overflow, error))
+        return -1;
+    bool stolen;
+    int voice = allocate_voice(model, on, &stolen);
+    kr_voice_note *held = &model->notes[voice];
+    if (stolen) {
+        if (held->start_sample == on && !slot->chord_warned) {
+            slot->chord_warned = true;
+            kr_logf(engine->log, KR_LOG_WARN, "%s: a chord needs more voices than the node's "
+                    "%d; give it more with kr.node(..., count=N) (reported once)", slot->target,
+                    model->voices);
+        }
+        /* The stolen note's pending events (its gate-off above all) must not
+         * touch the new note. */
+        if (send_cancel(engine, held->tag, node, voice, on, error))
+            return -1;
+    }
+    *held = (kr_voice_note){.start_sample = on, .end_sample = off, .end_cycle = end_cycle,
+                            .tag = slot->tag};
+    int gate = find_control(model, "gate");
+    double gate_value = 1.0;
+    for (int i = 0; i < ev->value.count; i++) {
+        const char *name = ev->value.names[i];
+        double v = ev->value.values[i];
+        int index = -1;
+        if (!strcmp(name, "gate")) {
+            gate_value = v;
+            continue;
+        }
+        if (!strcmp(name, "value")) { /* a bare number on a node: a MIDI note */
+            v = kr_midi_to_freq(v);
+            name = "freq";
+        }
+        index = find_control(model, name);
+        if (index >= 0 && send_event(engine, on, node, voice, index, v, slot->tag, error))
+            return -1;
+    }
+    if (gate >= 0) {
+        if (send_event(engine, on, node, voice, gate, gate_value, slot->tag, error) ||
+            send_event(engine, off, node, voice, gate, 0.0, slot->tag, error))
+            return -1;
+    }
+    return 0;
+}
+
+/* The number an event gives a single control: its "value", else the entry
+ * named like the control, else its first entry. */
+static bool event_number(const kr_event *ev, const char *control, double *out)
+{
+    if (kr_value_get(&ev->value, "value", out) || kr_value_get(&ev->value, control, out))
+        return true;
+    if (ev->value.count > 0) {
+        *out = ev->value.values[0];
+        return true;
+    }
+    return false;
+}
+
+/* ---- querying ----------------------------------------------------------------- */
+
+static int query_slot(kr_engine *engine, kr_slot *slot, kr_rat lo, kr_rat hi,
+                      kr_events *events, kr_error *error)
+{
+    bool overflow = false;
+    kr_arc arc = {kr_rat_sub(lo, slot->origin, &overflow), kr_rat_sub(hi, slot->origin, &overflow)};
+    if (time_error(overflow, error))
+        return -1;
+    events->count = 0;
+    return kr_pattern_query(slot->pattern, arc, events, error);
+    (void)engine;
+}
+
+static int run_note_slot(kr_engine *engine, kr_slot *slot, kr_node *node, kr_dsp_model *model,
+                         kr_rat lo, kr_rat hi, kr_events *events, kr_error *error)
+{
+    if (query_slot(engine, slot, lo, hi, events, error))
+        return -1;
+    for (size_t i = 0; i < events->count; i++) {
+        const kr_event *ev = &events->items[i];
+        if (!ev->has_whole || !kr_rat_eq(ev->part.begin, ev->whole.begin))
+            continue; /* continuous values, or the tail of a note already sent */
+        bool overflow = false;
+        kr_rat end = kr_rat_add(ev->whole.end, slot->origin, &overflow);
+        if (slot->stopping && kr_rat_cmp(end, slot->stop) > 0)
+            end = slot->stop;
+        if (time_error(overflow, error) || play_note(engine, slot, node, model, ev, end, error))
+            return -1;
+    }
+    return 0;
+}
+
+static int run_control_slot(kr_engine *engine, kr_slot *slot, kr_node *node, int index,
+                            kr_rat lo, kr_rat hi, kr_events *events, kr_error *error)
+{
+    kr_transport *t = &engine->sched.transport;
+    bool overflow = false;
+    if (query_slot(engine, slot, lo, hi, events, error))
+        return -1;
+    for (size_t i = 0; i < events->count; i++) {
+        const kr_event *ev = &events->items[i];
+        double v;
+        if (!ev->has_whole || !kr_rat_eq(ev->part.begin, ev->whole.begin) ||
+            !event_number(ev, slot->control, &v))
+            continue;
+        kr_rat at = kr_rat_add(ev->whole.begin, slot->origin, &overflow);
+        int64_t sample = kr_transport_sample_at(t, at, &overflow);
+        if (time_error(overflow, error) ||
+            send_event(engine, sample, node, -1, index, v, slot->tag, error))
+            return -1;
+    }
+    if (!slot->has_signal)
+        return 0;
+    /* Continuous parts: sample on a fixed grid of absolute sample positions, so
+     * the result does not depend on how the work was cut into windows. */
+    int64_t first = kr_transport_sample_at(t, lo, &overflow);
+    int64_t last = kr_transport_sample_at(t, hi, &overflow);
+    int64_t g = (first + KR_SCHED_GRID - 1) / KR_SCHED_GRID * KR_SCHED_GRID;
+    for (; g < last && !overflow; g += KR_SCHED_GRID) {
+        kr_rat c0 = kr_transport_cycle_at(t, g, &overflow);
+        kr_rat c1 = kr_transport_cycle_at(t, g + KR_SCHED_GRID, &overflow);
+        if (query_slot(engine, slot, c0, c1, events, error))
+            return -1;
+        for (size_t i = 0; i < events->count; i++) {
+            double v;
+            if (!events->items[i].has_whole && event_number(&events->items[i], slot->control, &v)) {
+                if (send_event(engine, g, node, -1, index, v, slot->tag, error))
+                    return -1;
+                break;
+            }
+        }
+    }
+    return time_error(overflow, error) ? -1 : 0;
+}
+
+int kr_scheduler_advance(kr_engine *engine, int64_t until, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    if (until <= s->horizon)
+        return 0;
+    bool overflow = false;
+    kr_rat to = kr_transport_cycle_at(&s->transport, until, &overflow);
+    if (time_error(overflow, error))
+        return -1;
+    kr_events events = {0};
+    int rc = 0;
+    for (int i = 0; i < s->slot_count && rc == 0; i++) {
+        kr_slot *slot = &s->slots[i];
+        kr_rat lo = kr_rat_max(slot->queued_until, slot->start);
+        kr_rat hi = slot->stopping ? kr_rat_min(to, slot->stop) : to;
+        if (kr_rat_cmp(lo, hi) >= 0)
+            continue;
+        kr_node *node = kr_engine_find(engine, slot->node);
+        kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
+        if (model) {
+            if (slot->control[0]) {
+                int index = find_control(model, slot->control);
+                if (index >= 0)
+                    rc = run_control_slot(engine, slot, node, index, lo, hi, &events, error);
+            } else {
+                rc = run_note_slot(engine, slot, node, model, lo, hi, &events, error);
+            }
+        }
+        slot->queued_until = hi;
+    }
+    kr_events_free(&events);
+    /* Retire the slots that reached their stop. */
+    for (int i = s->slot_count - 1; i >= 0; i--)
+        if (s->slots[i].stopping && kr_rat_cmp(s->slots[i].queued_until, s->slots[i].stop) >= 0)
+            remove_slot(s, i);
+    if (rc == 0)
+        s->horizon = until;
+    return rc;
+}
+
+void kr_scheduler_tick(kr_engine *engine)
+{
+    if (kr_engine_is_offline(engine) || !engine->audio_running || engine->sched.slot_count == 0)
+        return;
+    int64_t now = (int64_t)atomic_load(&engine->rt.frames);
+    int64_t until = now + (int64_t)(KR_SCHED_LOOKAHEAD * engine->rt.sample_rate);
+    kr_error error = {0};
+    if (kr_scheduler_advance(engine, until, &error))
+        kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
+}
+
+/* ---- changes ----------------------------------------------------------------- */
+
+/* Releases the notes a slot holds at `at` (notes ending before `at` keep
+ * their gate-off); `at` < 0 means "re-send the gate-off of every note still
+ * sounding, at its own end" (after a cancel removed them). */
+static int release_notes(kr_engine *engine, kr_slot *slot, int64_t at, kr_error *error)
+{
+    int64_t audio = (int64_t)atomic_load(&engine->rt.frames);
+    kr_node *node = kr_engine_find(engine, slot->node);
+    kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
+    if (!model || slot->control[0])
+        return 0;
+    int gate = find_control(model, "gate");
+    for (int v = 0; v < model->voices; v++) {
+        kr_voice_note *n = &model->notes[v];
+        if (n->tag != slot->tag)
+            continue;
+        int64_t when = at >= 0 ? at : n->end_sample;
+        if ((at >= 0 && n->end_sample < at) || (at < 0 && n->end_sample <= audio))
+            continue;
+        if (gate >= 0 && send_event(engine, when, node, v, gate, 0.0, slot->tag, error))
+            return -1;
+        n->end_sample = when;
+    }
+    return 0;
+}
+
+static bool parse_target(kr_engine *engine, const char *target, char *node, char *control,
+                         kr_error *error)
+{
+    control[0] = '\0';
+    if (strlen(target) >= KR_MAX_NAME + KR_VALUE_NAME) {
+        kr_error_set(error, "bad_value", "target '%.60s…' is too long", target);
+        return false;
+    }
+    if (kr_engine_find(engine, target)) {
+        snprintf(node, KR_MAX_NAME, "%s", target);
+        return true;
+    }
+    const char *slash = strrchr(target, '/');
+    if (slash && (size_t)(slash - target) < KR_MAX_NAME && strlen(slash + 1) < KR_VALUE_NAME) {
+        snprintf(node, KR_MAX_NAME, "%.*s", (int)(slash - target), target);
+        snprintf(control, KR_VALUE_NAME, "%s", slash + 1);
+        if (kr_engine_find(engine, node))
+            return true;
+    }
+    char known[512];
+    kr_engine_list_nodes(engine, known, sizeof known);
+    kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s); create it first "
+                 "with kr.node()", slash ? node : target, known);
+    return false;
+}
+
+int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern,
+                      bool from_zero, kr_rat *start, uint32_t *tag, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    char node_name[KR_MAX_NAME], control[KR_VALUE_NAME];
+    if (!parse_target(engine, target, node_name, control, error))
+        goto fail;
+    kr_node *node = kr_engine_find(engine, node_name);
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    if (!model) {
+        kr_error_set(error, "bad_value", "'%s' is a %s; patterns play on synths made with "
+                     "kr.node()", node_name, node->type->kind);
+        goto fail;
+    }
+    if (control[0] && find_control(model, control) < 0) {
+        kr_error_set(error, "unknown_control", "node '%s' has no control '%s'", node_name,
+                     control);
+        goto fail;
+    }
+    if (s->slot_count >= KR_SCHED_SLOTS) {
+        kr_error_set(error, "limit", "at most %d patterns play at once; hush some first",
+                     KR_SCHED_SLOTS);
+        goto fail;
+    }
+    bool overflow = false;
+    int64_t now = kr_scheduler_now(engine);
+    kr_rat boundary = kr_rat_int(kr_rat_ceil(kr_transport_cycle_at(&s->transport, now,
+                                                                    &overflow)));
+    int64_t boundary_sample = kr_transport_sample_at(&s->transport, boundary, &overflow);
+    if (time_error(overflow, error))
+        goto fail;
+    char full[KR_MAX_NAME + KR_VALUE_NAME];
+    snprintf(full, sizeof full, "%s%s%s", node_name, control[0] ? "/" : "", control);
+    /* The pattern playing there now stops at the boundary. */
+    for (int i = 0; i < s->slot_count; i++) {
+        kr_slot *old = &s->slots[i];
+        if (old->stopping || strcmp(old->target, full) != 0)
+            continue;
+        old->stopping = true;
+        old->stop = kr_rat_max(boundary, old->start);
+        if (send_cancel(engine, old->tag, NULL, -1, boundary_sample, error) ||
+            release_notes(engine, old, boundary_sample, error))
+            goto fail;
+        if (kr_rat_cmp(old->queued_until, old->stop) > 0)
+            old->queued_until = old->stop;
+    }
+    kr_slot *slot = &s->slots[s->slot_count++];
+    memset(slot, 0, sizeof *slot);
+    slot->tag = s->next_tag++;
+    snprintf(slot->node, sizeof slot->node, "%s", node_name);
+    snprintf(slot->control, sizeof slot->control, "%s", control);
+    snprintf(slot->target, sizeof slot->target, "%s", full);
+    slot->pattern = pattern;
+    slot->has_signal = contains_signal(pattern);
+    slot->start = boundary;
+    slot->origin = from_zero ? boundary : kr_rat_int(0);
+    slot->queued_until = boundary;
+    *start = boundary;
+    *tag = slot->tag;
+    return 0;
+fail:
+    kr_pattern_free(pattern);
+    return -1;
+}
+
+static bool target_matches(const kr_slot *slot, const char *target)
+{
+    if (!target)
+        return true;
+    size_t n = strlen(target);
+    return !strcmp(slot->target, target) || !strcmp(slot->node, target) ||
+           (!strncmp(slot->node, target, n) && slot->node[n] == '/');
+}
+
+int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    int64_t now = kr_scheduler_now(engine);
+    int hushed = 0;
+    for (int i = s->slot_count - 1; i >= 0; i--) {
+        kr_slot *slot = &s->slots[i];
+        if (!target_matches(slot, target))
+            continue;
+        if (send_cancel(engine, slot->tag, NULL, -1, now, error) ||
+            release_notes(engine, slot, now, error))
+            return -1;
+        remove_slot(s, i);
+        hushed++;
+    }
+    for (int i = s->automation_count - 1; i >= 0; i--) {
+        kr_sched_automation *a = &s->automations[i];
+        char full[KR_MAX_NAME + KR_VALUE_NAME];
+        snprintf(full, sizeof full, "%s/%s", a->node, a->control);
+        size_t n = target ? strlen(target) : 0;
+        if (target && strcmp(full, target) && strcmp(a->node, target) &&
+            !(strncmp(a->node, target, n) == 0 && a->node[n] == '/'))
+            continue;
+        kr_node *node = kr_engine_find(engine, a->node);
+        kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
+        kr_rt_command cmd = {.type = KR_RT_AUTOMATE};
+        cmd.automation.node = node;
+        cmd.automation.shape = KR_AUTO_NONE;
+        cmd.automation.index = !strcmp(a->control, "gain") ? KR_AUTOMATION_GAIN
+                               : model ? find_control(model, a->control) : -1;
+        if (node && kr_engine_send(engine, &cmd, error))
+            return -1;
+        forget_automation(s, i);
+        hushed++;
+    }
+    return hushed;
+}
+
+int kr_scheduler_set_tempo(kr_engine *engine, kr_rat bpm, int meter, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    int64_t now = kr_scheduler_now(engine);
+    if (now < s->transport.current.start_sample)
+        now = s->transport.current.start_sample;
+    bool overflow = false;
+    /* Everything queued from the change on was timed with the old tempo. */
+    if (send_cancel(engine, 0, NULL, -1, now, error))
+        return -1;
+    kr_transport_change(&s->transport, now, bpm, meter, &overflow);
+    kr_rat at = kr_transport_cycle_at(&s->transport, now, &overflow);
+    for (int i = 0; i < s->slot_count; i++) {
+        kr_slot *slot = &s->slots[i];
+        if (kr_rat_cmp(slot->queued_until, at) > 0)
+            slot->queued_until = at;
+        /* Notes sounding across the change end when their cycle ends, at the
+         * new tempo. */
+        kr_node *node = kr_engine_find(engine, slot->node);
+        kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
+        for (int v = 0; model && v < model->voices; v++) {
+            kr_voice_note *n = &model->notes[v];
+            if (n->tag == slot->tag && n->end_sample > now)
+                n->end_sample = kr_transport_sample_at(&s->transport, n->end_cycle, &overflow);
+        }
+        if (release_notes(engine, slot, -1, error))
+            return -1;
+    }
+    if (s->horizon > now)
+        s->horizon = now;
+    if (time_error(overflow, error) || resend_automations(engine, NULL, now, error))
+        return -1;
+    return 0;
+}
+
+void kr_scheduler_node_changed(kr_engine *engine, const char *name, bool removed)
+{
+    kr_scheduler *s = &engine->sched;
+    kr_node *node = kr_engine_find(engine, name);
+    kr_error error = {0};
+    if (!node)
+        return;
+    /* Queued events and automations name the node (and, for DSP nodes,
+     * control indices of its old program): drop them all. */
+    kr_rt_command forget = {.type = KR_RT_FORGET_NODE, .ptr = node};
+    if (kr_engine_send(engine, &forget, &error))
+        kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
+    int64_t audio = (int64_t)atomic_load(&engine->rt.frames);
+    bool overflow = false;
+    kr_rat at = kr_transport_cycle_at(&s->transport, audio, &overflow);
+    for (int i = s->slot_count - 1; i >= 0; i--) {
+        kr_slot *slot = &s->slots[i];
+        if (strcmp(slot->node, name) != 0)
+            continue;
+        if (removed) {
+            remove_slot(s, i);
+            continue;
+        }
+        if (kr_rat_cmp(slot->queued_until, at) > 0)
+            slot->queued_until = at;
+        if (release_notes(engine, slot, -1, &error))
+            kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
+    }
+    if (!removed && s->horizon > audio)
+        s->horizon = audio;
+    for (int i = s->automation_count - 1; i >= 0; i--)
+        if (removed && !strcmp(s->automations[i].node, name))
+            forget_automation(s, i);
+    /* A new DSP may number its controls differently: send them again. */
+    if (!removed && resend_automations(engine, name, kr_scheduler_now(engine), &error))
+        kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
+}
+
+/* ---- automation -------------------------------------------------------------- */
+
+/* Sends `a` to the audio thread with its phase taken at sample `at`. */
+static int send_automation(kr_engine *engine, const kr_sched_automation *a, int64_t at,
+                           kr_error *error)
+{
+    kr_node *node = kr_engine_find(engine, a->node);
+    kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
+    if (!node)
+        return 0;
+    int index = KR_AUTOMATION_GAIN;
+    if (strcmp(a->control, "gain") != 0) {
+        index = model ? find_control(model, a->control) : -1;
+        if (index < 0)
+            return 0; /* the control went away with a new DSP */
+    }
+    kr_transport *t = &engine->sched.transport;
+    bool overflow = false;
+    kr_rat now = kr_transport_cycle_at(t, at, &overflow);
+    kr_rat phase = kr_rat_div(a->shape == KR_AUTO_FADE ? kr_rat_sub(now, a->start, &overflow)
+                                                      : now,
+                              a->bars, &overflow);
+    if (time_error(overflow, error))
+        return -1;
+    kr_rt_command cmd = {.type = KR_RT_AUTOMATE};
+    cmd.automation = (kr_automation){
+        .node = node, .index = index, .shape = a->shape, .lo = a->lo, .hi = a->hi,
+        .phase0 = kr_rat_to_double(kr_rat_frac(phase, &overflow)) +
+                  (a->shape == KR_AUTO_FADE ? (double)kr_rat_floor(phase) : 0.0),
+        .sample0 = at,
+        .rate = 1.0 / (kr_rat_to_double(a->bars) *
+                       kr_rat_to_double(t->current.samples_per_cycle)),
+    };
+    return kr_engine_send(engine, &cmd, error);
+}
+
+static int resend_automations(kr_engine *engine, const char *node, int64_t at, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    for (int i = 0; i < s->automation_count; i++)
+        if ((!node || !strcmp(s->automations[i].node, node)) &&
+            send_automation(engine, &s->automations[i], at, error))
+            return -1;
+    return 0;
+}
+
+static void forget_automation(kr_scheduler *s, int i)
+{
+    s->automations[i] = s->automations[--s->automation_count];
+}
+
+/* Resolves "node/control" or "node/gain"; the current value goes to *value. */
+static int automation_target(kr_engine *engine, const char *target, kr_sched_automation *a,
+                             double *value, kr_error *error)
+{
+    const char *slash = strrchr(target, '/');
+    if (!slash || slash == target || !slash[1] || (size_t)(slash - target) >= KR_MAX_NAME ||
+        strlen(slash + 1) >= KR_VALUE_NAME) {
+        kr_error_set(error, "bad_value", "automation needs a target like \"bass/cutoff\" or "
+                     "\"bass/gain\", not '%.80s'", target);
+        return -1;
+    }
+    snprintf(a->node, sizeof a->node, "%.*s", (int)(slash - target), target);
+    snprintf(a->control, sizeof a->control, "%s", slash + 1);
+    kr_node *node = kr_engine_find(engine, a->node);
+    if (!node) {
+        char known[512];
+        kr_engine_list_nodes(engine, known, sizeof known);
+        kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s)", a->node, known);
+        return -1;
+    }
+    if (!strcmp(a->control, "gain")) {
+        *value = node->gain_setting;
+        return 0;
+    }
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    int index = model ? find_control(model, a->control) : -1;
+    if (index < 0) {
+        kr_error_set(error, "unknown_control", "node '%s' has no control '%s'", a->node,
+                     a->control);
+        return -1;
+    }
+    *value = model->values[index];
+    return 0;
+}
+
+static int install_automation(kr_engine *engine, kr_sched_automation *a, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    int i = 0;
+    while (i < s->automation_count &&
+           (strcmp(s->automations[i].node, a->node) || strcmp(s->automations[i].control, a->control)))
+        i++;
+    if (i == s->automation_count) {
+        if (s->automation_count >= KR_AUTOMATIONS) {
+            kr_error_set(error, "limit", "at most %d automations run at once; hush some first",
+                         KR_AUTOMATIONS);
+            return -1;
+        }
+        s->automation_count++;
+    }
+    s->automations[i] = *a;
+    return send_automation(engine, a, kr_scheduler_now(engine), error);
+}
+
+int kr_scheduler_mod(kr_engine *engine, const char *target, kr_auto_shape shape, double lo,
+                     double hi, kr_rat bars, kr_error *error)
+{
+    kr_sched_automation a = {.shape = shape, .lo = lo, .hi = hi, .bars = bars};
+    double current;
+    if (automation_target(engine, target, &a, &current, error))
+        return -1;
+    return install_automation(engine, &a, error);
+}
+
+int kr_scheduler_fade(kr_engine *engine, const char *target, double value, kr_rat bars,
+                      kr_error *error)
+{
+    kr_sched_automation a = {.shape = KR_AUTO_FADE, .hi = value, .bars = bars};
+    bool overflow = false;
+    if (automation_target(engine, target, &a, &a.lo, error))
+        return -1;
+    a.start = kr_transport_cycle_at(&engine->sched.transport, kr_scheduler_now(engine), &overflow);
+    if (time_error(overflow, error) || install_automation(engine, &a, error))
+        return -1;
+    /* The model holds where the value is going. */
+    kr_node *node = kr_engine_find(engine, a.node);
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    if (!strcmp(a.control, "gain"))
+        node->gain_setting = value;
+    else if (model)
+        model->values[find_control(model, a.control)] = value;
+    return 0;
+}
