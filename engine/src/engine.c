@@ -63,6 +63,15 @@ int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t
         snprintf(err, errlen, "out of memory creating the real-time core");
         return -1;
     }
+    engine->rt.record_events = config->record_events;
+    if (config->record_events) {
+        engine->applied_cap = 1 << 20;
+        engine->applied = calloc(engine->applied_cap, sizeof *engine->applied);
+        if (!engine->applied) {
+            snprintf(err, errlen, "out of memory for --record-events");
+            return -1;
+        }
+    }
     if (kr_backend_start(&engine->backend, &config->audio, &engine->rt, engine->log, err,
                          errlen))
         return -1;
@@ -105,6 +114,13 @@ void kr_engine_collect(kr_engine *engine)
         snprintf(text, sizeof text, note.fmt, note.a, note.b);
 #pragma GCC diagnostic pop
         kr_logf(engine->log, note.level, "audio: %s", text);
+    }
+    kr_applied_event rec;
+    while (engine->rt.mix && kr_ring_pop(&engine->rt.applied, &rec)) {
+        if (engine->applied_count < engine->applied_cap)
+            engine->applied[engine->applied_count++] = rec;
+        else
+            engine->applied_dropped++;
     }
     kr_rt_retired old;
     while (kr_ring_pop(&engine->rt.retired, &old)) {
@@ -300,6 +316,8 @@ void kr_engine_close(kr_engine *engine)
         kr_rt_free(&engine->rt);
     }
     kr_scheduler_free(&engine->sched);
+    free(engine->applied);
+    engine->applied = NULL;
     if (engine->log) {
         kr_logf(engine->log, KR_LOG_INFO, "krach-engine stopped");
         kr_log_close(engine->log);

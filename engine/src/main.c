@@ -33,6 +33,7 @@ static void usage(FILE *out)
         "  --device NAME|INDEX    output device (PortAudio)\n"
         "  --audio-api NAME       PortAudio host API, e.g. ALSA or JACK\n"
         "  --test-faults          allow fault injection (tests only)\n"
+        "  --record-events        log every applied event for 'applied_events' (tests only)\n"
         "  --version, --help\n");
 }
 
@@ -92,6 +93,9 @@ static int parse_args(int argc, char **argv, kr_config *cfg)
             takes = 0;
         } else if (!strcmp(a, "--test-faults")) {
             cfg->test_faults = true;
+            takes = 0;
+        } else if (!strcmp(a, "--record-events")) {
+            cfg->record_events = true;
             takes = 0;
         } else if (!v) {
             fprintf(stderr, "krach-engine: unknown option or missing value: %s (see --help)\n", a);

@@ -158,15 +158,18 @@ class Session:
         return fn if isinstance(fn, Dsp) else Dsp(fn)
 
     def node(self, name: str, fn: Callable[..., Any] | Dsp, /, gain: float | None = None,
-             **init: float) -> Node:
+             count: int | None = None, **init: float) -> Node:
         """Play the synth function (or `Dsp`) `fn` as the node `name`; return its `Node`.
 
         A new node starts at `gain` (default 0.5). Running this again for an
         existing name swaps the sound in place with a short crossfade, keeping
         control values and, unless `gain` is given, the gain. Keyword
-        arguments set controls: ``kr.node("bass", bass, cutoff=1200)``. If
-        the function fails to trace or the engine cannot compile it, the
-        error is raised and the old sound keeps playing.
+        arguments set controls: ``kr.node("bass", bass, cutoff=1200)``.
+        `count` > 1 makes the node polyphonic: that many voices, so chords
+        (``kr.note("A4", "C5", "E5")``) sound whole; a replacement keeps the
+        voice count unless `count` is given. If the function fails to trace or
+        the engine cannot compile it, the error is raised and the old sound
+        keeps playing.
         """
         if not isinstance(name, str):
             raise TypeError(f"kr.node: the name must be a string, got {type(name).__name__}")
@@ -175,6 +178,10 @@ class Session:
         fields: dict[str, Any] = {"name": name, "ir": dsp.ir}
         if gain is not None:
             fields["gain"] = gain
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+                raise ValueError(f"kr.node: count must be a whole number of voices from 1 to 64, got {count!r}")
+            fields["count"] = count
         if controls:
             fields["controls"] = controls
         self.request("node_set", **fields)

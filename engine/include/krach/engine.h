@@ -31,6 +31,7 @@ typedef struct kr_config {
     char log_path[KR_PATH_MAX];
     kr_log_level log_level;
     bool test_faults;           /* allow fault injection (tests only) */
+    bool record_events;         /* keep a log of applied events (tests only) */
 } kr_config;
 
 typedef struct kr_engine {
@@ -52,6 +53,10 @@ typedef struct kr_engine {
     double watch_since;
     bool shutdown_requested;
     kr_scheduler sched;         /* patterns, tempo and the transport */
+    /* --record-events: applied events drained from the audio thread, for
+     * tests that check every event landed on its sample (bounded). */
+    kr_applied_event *applied;
+    size_t applied_count, applied_cap, applied_dropped;
 } kr_engine;
 
 /* Fills `config` with defaults (paths under ~/.krach, KRACH_SOCKET honoured). */

@@ -190,3 +190,29 @@ int kr_cmd_fade(kr_request *req)
     json_object_set_new(req->reply, "target", json_string(target));
     return 0;
 }
+
+/* Tests: every event the audio thread applied since the last call, with the
+ * sample it was due and the sample it was applied at. */
+int kr_cmd_applied_events(kr_request *req)
+{
+    kr_engine *e = req->engine;
+    if (!e->config.record_events) {
+        kr_error_set(&req->error, "disabled", "applied_events is for tests; start the engine "
+                     "with --record-events");
+        return -1;
+    }
+    kr_engine_collect(e);
+    json_t *list = json_array();
+    for (size_t i = 0; i < e->applied_count; i++) {
+        const kr_applied_event *a = &e->applied[i];
+        json_array_append_new(list, json_pack("{s:I, s:I, s:i, s:i, s:f}", "due",
+                                              (json_int_t)a->due, "applied",
+                                              (json_int_t)a->applied, "tag", (int)a->tag,
+                                              "index", a->index, "value", a->value));
+    }
+    json_object_set_new(req->reply, "events", list);
+    json_object_set_new(req->reply, "dropped", json_integer((json_int_t)e->applied_dropped));
+    e->applied_count = 0;
+    e->applied_dropped = 0;
+    return 0;
+}

@@ -41,6 +41,10 @@ static int cmd_status(request *req)
                         json_real((double)atomic_load(&e->rt.cpu_load_permille) / 1000.0));
     json_object_set_new(r, "xruns", json_integer((json_int_t)atomic_load(&e->rt.xruns)));
     json_object_set_new(r, "stalled", json_boolean(e->backend.stalled));
+    json_object_set_new(r, "late_events",
+                        json_integer((json_int_t)atomic_load(&e->rt.late_events)));
+    json_object_set_new(r, "dropped_events",
+                        json_integer((json_int_t)atomic_load(&e->rt.dropped_events)));
     json_object_set_new(r, "nonfinite",
                         json_integer((json_int_t)atomic_load(&e->rt.nonfinite)));
     json_object_set_new(r, "clients", json_integer(e->clients));
@@ -279,6 +283,7 @@ static const struct {
     {"stop", kr_cmd_hush},            {"tempo", kr_cmd_tempo},
     {"meter", kr_cmd_tempo},          {"transport", kr_cmd_transport},
     {"mod", kr_cmd_mod},              {"fade", kr_cmd_fade},
+    {"applied_events", kr_cmd_applied_events},
     {"query", kr_cmd_query},
 };
 

@@ -42,6 +42,7 @@ int kr_cmd_tempo(kr_request *req); /* also "meter" */
 int kr_cmd_transport(kr_request *req);
 int kr_cmd_mod(kr_request *req);
 int kr_cmd_fade(kr_request *req);
+int kr_cmd_applied_events(kr_request *req);
 
 /* cmd_pattern.c: looking at patterns. */
 int kr_cmd_query(kr_request *req);
