@@ -3,7 +3,8 @@
 #   make test     install what tests need, build the sanitizer engine, run every test
 #   make asan     build the engine with AddressSanitizer + UBSan
 #   make clean    remove build trees
-.PHONY: all engine asan test test-c test-py deps clean
+#   make bench    build and run the DSP benchmarks (bench/run.sh; needs faust, valgrind)
+.PHONY: all engine asan test test-c test-py deps clean bench
 
 PY      := /usr/bin/python3
 JOBS    := $(shell nproc 2>/dev/null || echo 2)
@@ -38,3 +39,6 @@ test-py:
 
 clean:
 	rm -rf build
+
+bench:
+	@bench/run.sh --faust-fast-math --callgrind
