@@ -19,6 +19,9 @@ struct kr_dsp_instance {
     double *ctl_target;
     unsigned char *ctl_retrigger; /* a gate re-raised while high: dip for one sample */
     double smooth_coef;
+    /* smooth_pow[i] = smooth_coef^(i+1): a smoother's whole block in closed
+     * form, without the serial multiply-add chain of the recursion. */
+    double smooth_pow[KR_DSP_BLOCK];
 };
 
 kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
@@ -61,6 +64,9 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
     for (int k = 0; k < controls; k++)
         inst->ctl_value[k] = inst->ctl_target[k] = program->controls[k].init;
     inst->smooth_coef = exp(-1.0 / (CONTROL_SMOOTH_SECONDS * program->sample_rate));
+    double power = 1.0;
+    for (int i = 0; i < KR_DSP_BLOCK; i++)
+        inst->smooth_pow[i] = power *= inst->smooth_coef;
     for (int i = 0; i < program->step_count; i++) {
         const kr_step *st = &program->steps[i];
         if (st->kind == KR_STEP_OP && st->op->init)
@@ -136,12 +142,11 @@ static void run_control(kr_dsp_instance *inst, const kr_step *st, unsigned n)
         inst->uniform[st->out] = 1;
         return;
     }
-    const double coef = inst->smooth_coef;
-    for (unsigned i = 0; i < n; i++) {
-        value = target + (value - target) * coef;
-        out[i] = (float)value;
-    }
-    inst->ctl_value[st->index] = value;
+    const double distance = value - target;
+    const double *power = inst->smooth_pow;
+    for (unsigned i = 0; i < n; i++)
+        out[i] = (float)(target + distance * power[i]);
+    inst->ctl_value[st->index] = target + distance * power[n - 1];
     inst->uniform[st->out] = 0;
 }
 
