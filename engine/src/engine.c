@@ -133,6 +133,20 @@ void kr_engine_collect(kr_engine *engine)
  * the audio thread to catch up. */
 int kr_engine_send(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
 {
+    if (engine->batch_depth > 0) {
+        if (engine->batch_count == engine->batch_cap) {
+            int cap = engine->batch_cap ? 2 * engine->batch_cap : 64;
+            kr_rt_command *grown = realloc(engine->batch_cmds, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                kr_error_set(error, "io_error", "out of memory collecting a batch");
+                return -1;
+            }
+            engine->batch_cmds = grown;
+            engine->batch_cap = cap;
+        }
+        engine->batch_cmds[engine->batch_count++] = *cmd;
+        return 0;
+    }
     for (int waited_ms = 0;; waited_ms++) {
         if (kr_rt_send(&engine->rt, cmd))
             return 0;
@@ -172,15 +186,53 @@ int kr_engine_reserve_retire(kr_engine *engine, kr_error *error)
     return 0;
 }
 
-/* Builds a graph of the current model and sends it; `removed` (if any) is
- * parked on the previous graph so it is freed only once that one is retired. */
-static int publish(kr_engine *engine, kr_node *removed, kr_error *error)
+static int kr_engine_publish_now(kr_engine *engine, kr_error *error);
+
+/* Builds a graph of the current model and sends it; `removed` (if any) and
+ * the routes in engine->dead_routes are parked on the previous graph so they
+ * are freed only once that one is retired. Inside a batch it only notes that
+ * a graph is due (kr_engine_end_batch publishes once). */
+int kr_engine_publish(kr_engine *engine, kr_node *removed, kr_error *error)
 {
+    if (removed)
+        engine->dead_nodes[engine->dead_node_count++] = removed;
+    if (engine->batch_depth > 0) {
+        engine->publish_due = true;
+        return 0;
+    }
+    return kr_engine_publish_now(engine, error);
+}
+
+static int kr_engine_publish_now(kr_engine *engine, kr_error *error)
+{
+    engine->publish_due = false;
     if (engine->published && kr_engine_reserve_retire(engine, error))
         return -1;
-    kr_graph *graph = kr_graph_create(engine->nodes, engine->node_count);
-    if (!graph || (removed && engine->published &&
-                   kr_graph_park_dead(engine->published, removed))) {
+    kr_node *order[KR_MAX_NODES];
+    kr_engine_topological_order(engine, order);
+    kr_graph *graph = kr_graph_create(order, engine->node_count, engine->routes,
+                                      engine->route_count);
+    /* What left the model waits on the graph being replaced, which the audio
+     * thread may still be running. (With no graph yet, nothing can be using it.) */
+    kr_graph *old = engine->published;
+    bool parked = graph != NULL;
+    while (parked && engine->dead_node_count > 0) {
+        kr_node *dead = engine->dead_nodes[engine->dead_node_count - 1];
+        if (old)
+            parked = kr_graph_park_dead(old, dead) == 0;
+        else
+            kr_node_destroy(dead);
+        engine->dead_node_count -= parked;
+    }
+    while (parked && engine->dead_route_count > 0) {
+        kr_route *dead = engine->dead_routes[engine->dead_route_count - 1];
+        if (old)
+            parked = kr_graph_park_dead_route(old, dead) == 0;
+        else
+            free(dead);
+        engine->dead_route_count -= parked;
+    }
+    if (!parked) {
         kr_graph_destroy(graph);
         kr_error_set(error, "io_error", "out of memory building the graph");
         return -1;
@@ -232,7 +284,7 @@ int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error)
         return -1;
     }
     engine->nodes[engine->node_count++] = node;
-    if (publish(engine, NULL, error)) {
+    if (kr_engine_publish(engine, NULL, error)) {
         engine->node_count--;
         kr_node_destroy(node);
         return -1;
@@ -254,13 +306,17 @@ int kr_engine_remove_node(kr_engine *engine, const char *name, kr_error *error)
         return -1;
     }
     kr_node *node = engine->nodes[index];
-    /* Patterns, events and automations let go of it before it leaves. */
+    /* Patterns, events, automations and routes let go of it before it leaves. */
     kr_scheduler_node_changed(engine, name, true);
+    kr_engine_drop_routes_of(engine, node);
     memmove(engine->nodes + index, engine->nodes + index + 1,
             (size_t)(engine->node_count - index - 1) * sizeof *engine->nodes);
     engine->node_count--;
-    if (publish(engine, node, error)) {
+    if (kr_engine_publish(engine, node, error)) {
         /* Put it back where it was: the audio thread still plays it. */
+        for (int i = 0; i < engine->dead_node_count; i++)
+            if (engine->dead_nodes[i] == node)
+                engine->dead_nodes[i] = engine->dead_nodes[--engine->dead_node_count];
         memmove(engine->nodes + index + 1, engine->nodes + index,
                 (size_t)(engine->node_count - index) * sizeof *engine->nodes);
         engine->nodes[index] = node;
@@ -285,6 +341,40 @@ int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error)
         return -1;
     engine->master = gain;
     return 0;
+}
+
+void kr_engine_begin_batch(kr_engine *engine)
+{
+    engine->batch_depth++;
+}
+
+int kr_engine_end_batch(kr_engine *engine, kr_error *error)
+{
+    if (--engine->batch_depth > 0)
+        return 0;
+    /* The graph goes into the batch too, after the commands that needed it. */
+    engine->batch_depth++;
+    int rc = engine->publish_due ? kr_engine_publish_now(engine, error) : 0;
+    engine->batch_depth--;
+    int count = engine->batch_count;
+    engine->batch_count = 0;
+    if (count == 0)
+        return rc;
+    kr_rt_command *list = malloc((size_t)count * sizeof *list);
+    if (!list || kr_engine_reserve_retire(engine, error)) {
+        if (!list)
+            kr_error_set(error, "io_error", "out of memory sending a batch");
+        free(list);
+        return -1;
+    }
+    memcpy(list, engine->batch_cmds, (size_t)count * sizeof *list);
+    kr_rt_command cmd = {.type = KR_RT_BATCH, .ptr = list, .index = count};
+    if (kr_engine_send(engine, &cmd, error)) {
+        free(list);
+        return -1;
+    }
+    engine->retires_pending++;
+    return rc;
 }
 
 double kr_engine_uptime(const kr_engine *engine)
@@ -313,9 +403,18 @@ void kr_engine_close(kr_engine *engine)
         for (int i = 0; i < engine->node_count; i++)
             kr_node_destroy(engine->nodes[i]);
         engine->node_count = 0;
+        for (int i = 0; i < engine->dead_node_count; i++)
+            kr_node_destroy(engine->dead_nodes[i]);
+        for (int i = 0; i < engine->route_count; i++)
+            free(engine->routes[i]);
+        for (int i = 0; i < engine->dead_route_count; i++)
+            free(engine->dead_routes[i]);
+        engine->dead_node_count = engine->route_count = engine->dead_route_count = 0;
         kr_rt_free(&engine->rt);
     }
     kr_scheduler_free(&engine->sched);
+    free(engine->batch_cmds);
+    engine->batch_cmds = NULL;
     free(engine->applied);
     engine->applied = NULL;
     if (engine->log) {

@@ -241,7 +241,7 @@ static void test_hot_swap_crossfades_without_a_step(void)
     CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
     double init = 0;
     kr_node *node = kr_dsp_node_create("s", RATE, 1.0f, kr_dsp_voices_create(a, 1, &init), &init);
-    kr_graph *graph = kr_graph_create(&node, 1);
+    kr_graph *graph = kr_graph_create(&node, 1, NULL, 0);
     kr_rt_command cmd = {.type = KR_RT_SWAP_GRAPH, .ptr = graph};
     CHECK(kr_rt_send(&rt, &cmd));
     enum { N = 4800 };

@@ -339,7 +339,7 @@ static void test_rt_tone_frequency_and_peak(void)
     CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
     kr_node *tone = kr_tone_create("t", RATE, 1000.0, 0.5, KR_TONE_FAULT_NONE);
     CHECK(tone != NULL);
-    swap_in(&rt, kr_graph_create(&tone, 1));
+    swap_in(&rt, kr_graph_create(&tone, 1, NULL, 0));
 
     enum { FRAMES = 4800 }; /* 0.1 s: exactly 100 cycles of 1 kHz */
     static float out[FRAMES * 2];
@@ -391,8 +391,8 @@ static void test_rt_slicing_does_not_change_the_samples(void)
     CHECK(kr_rt_init(&b, RATE, 2, 1.0f) == 0);
     kr_node *ta = kr_tone_create("a", RATE, 441.0, 0.7, KR_TONE_FAULT_NONE);
     kr_node *tb = kr_tone_create("b", RATE, 441.0, 0.7, KR_TONE_FAULT_NONE);
-    swap_in(&a, kr_graph_create(&ta, 1));
-    swap_in(&b, kr_graph_create(&tb, 1));
+    swap_in(&a, kr_graph_create(&ta, 1, NULL, 0));
+    swap_in(&b, kr_graph_create(&tb, 1, NULL, 0));
     kr_rt_process(&a, whole, FRAMES);
     static const unsigned steps[] = {1, 63, 256, 4095, 4097, 777};
     size_t done = 0;
@@ -431,7 +431,7 @@ static void test_rt_fault_tone_never_reaches_output(void)
         CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
         kr_node *nodes[2] = {kr_tone_create("bad", RATE, 440.0, 0.5, faults[f]),
                              kr_tone_create("good", RATE, 1000.0, 0.25, KR_TONE_FAULT_NONE)};
-        swap_in(&rt, kr_graph_create(nodes, 2));
+        swap_in(&rt, kr_graph_create(nodes, 2, NULL, 0));
         enum { FRAMES = 4800 };
         static float out[FRAMES * 2];
         kr_rt_process(&rt, out, FRAMES);
@@ -488,7 +488,7 @@ static void test_rt_master_gain_ramps_smoothly(void)
     kr_rt rt;
     CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
     kr_node *dc = dc_create("dc", 0.5f);
-    swap_in(&rt, kr_graph_create(&dc, 1));
+    swap_in(&rt, kr_graph_create(&dc, 1, NULL, 0));
     enum { BLOCK = 256, SETTLE = 7200 }; /* 150 ms at 48 kHz */
     static float out[SETTLE * 2];
     kr_rt_process(&rt, out, BLOCK);
@@ -531,10 +531,10 @@ static void test_rt_retires_replaced_graphs(void)
     CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
     kr_node *a = kr_tone_create("a", RATE, 440.0, 0.3, KR_TONE_FAULT_NONE);
     kr_node *b = kr_tone_create("b", RATE, 660.0, 0.3, KR_TONE_FAULT_NONE);
-    kr_graph *g1 = kr_graph_create(&a, 1);
+    kr_graph *g1 = kr_graph_create(&a, 1, NULL, 0);
     kr_node *both[2] = {a, b};
-    kr_graph *g2 = kr_graph_create(both, 2);
-    kr_graph *g3 = kr_graph_create(&b, 1);
+    kr_graph *g2 = kr_graph_create(both, 2, NULL, 0);
+    kr_graph *g3 = kr_graph_create(&b, 1, NULL, 0);
     CHECK(g1 && g2 && g3);
     /* The first swap replaces nothing, so nothing is retired. */
     swap_in(&rt, g1);

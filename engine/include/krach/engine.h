@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "krach/backend.h"
+#include "krach/graph.h"
 #include "krach/error.h"
 #include "krach/log.h"
 #include "krach/rt.h"
@@ -53,6 +54,18 @@ typedef struct kr_engine {
     double watch_since;
     bool shutdown_requested;
     kr_scheduler sched;         /* patterns, tempo and the transport */
+    /* Routing (server thread): the live routes, and removed ones waiting to
+     * be parked on the graph they leave (routing.c). */
+    kr_route *routes[KR_MAX_ROUTES];
+    int route_count;
+    kr_route *dead_routes[KR_MAX_ROUTES];
+    int dead_route_count;
+    kr_node *dead_nodes[KR_MAX_NODES]; /* removed, waiting to be parked likewise */
+    int dead_node_count;
+    int batch_depth;            /* > 0: graph changes wait for the batch's end */
+    bool publish_due;
+    kr_rt_command *batch_cmds;  /* commands held back until the batch's end */
+    int batch_count, batch_cap;
     /* --record-events: applied events drained from the audio thread, for
      * tests that check every event landed on its sample (bounded). */
     kr_applied_event *applied;
@@ -82,6 +95,29 @@ int kr_engine_send(kr_engine *engine, const kr_rt_command *cmd, kr_error *error)
 /* Call before sending a command that will make the audio thread retire an
  * object, then count it in retires_pending once sent. Waits for room. */
 int kr_engine_reserve_retire(kr_engine *engine, kr_error *error);
+
+/* A batch: between begin and end, commands for the audio thread are held
+ * back and graph changes are deferred; end publishes one graph and hands
+ * everything over in one KR_RT_BATCH command, applied at one block boundary. */
+void kr_engine_begin_batch(kr_engine *engine);
+int kr_engine_end_batch(kr_engine *engine, kr_error *error);
+
+/* Builds and sends a graph of the current nodes and routes (see engine.c). */
+int kr_engine_publish(kr_engine *engine, kr_node *removed, kr_error *error);
+
+/* routing.c: connections and the mixer. Each returns 0, or -1 with error. */
+/* Node order with every route's source before its destination. */
+void kr_engine_topological_order(const kr_engine *engine, kr_node **order);
+/* port < 0: a send into input 0 at `level`; else a direct wire into `port`.
+ * Connecting again changes the level (no new graph). */
+int kr_engine_connect(kr_engine *engine, kr_node *src, kr_node *dst, int port, double level,
+                      kr_route **route, kr_error *error);
+/* Removes every route from src to dst; returns how many, or -1. */
+int kr_engine_unsend(kr_engine *engine, kr_node *src, kr_node *dst, kr_error *error);
+/* The routes touching a node leave with it (called before it is unpublished). */
+void kr_engine_drop_routes_of(kr_engine *engine, kr_node *node);
+/* Recomputes which nodes are heard (mute and solo) and sends the changes. */
+int kr_engine_apply_mixer(kr_engine *engine, kr_error *error);
 
 kr_node *kr_engine_find(kr_engine *engine, const char *name);
 int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error);

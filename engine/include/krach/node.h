@@ -8,6 +8,9 @@
 #ifndef KRACH_NODE_H
 #define KRACH_NODE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "krach/limits.h"
 
 typedef struct kr_node kr_node;
@@ -39,8 +42,13 @@ struct kr_node {
     float *out[KR_MAX_CHANNELS];    /* KR_MAX_BLOCK frames each */
     float gain;                     /* audio thread: current, smoothed */
     float gain_target;              /* audio thread: where gain is heading */
+    float audible, audible_target;  /* audio thread: 1, or 0 when muted (smoothed) */
+    float *post;                    /* KR_MAX_BLOCK frames: the mono post-fader output */
+    atomic_int input_count;         /* audio inputs with buffers (grows; release/acquire) */
+    float *in[KR_MAX_NODE_INPUTS];  /* KR_MAX_BLOCK frames each: what routes feed in */
     float smooth_coef;              /* one-pole coefficient for ~20 ms */
     double gain_setting;            /* server thread only: the gain last set */
+    bool muted, soloed;             /* server thread only: mixer state */
     void *state;                    /* owned by the node, freed by destroy_state */
 };
 
@@ -49,6 +57,10 @@ struct kr_node {
 kr_node *kr_node_create(const kr_node_type *type, const char *name, int outputs,
                         double sample_rate, float gain, void *state);
 void kr_node_destroy(kr_node *node);
+
+/* Server thread: gives the node `count` input buffers (growing only; buffers
+ * never move while the node lives). Returns -1 when out of memory. */
+int kr_node_ensure_inputs(kr_node *node, int count);
 
 /* One-pole smoothing coefficient for a time constant in seconds: each sample
  * moves `1 - coef` of the remaining distance. */

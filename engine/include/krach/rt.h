@@ -29,7 +29,10 @@ typedef enum kr_rt_command_type {
     KR_RT_CANCEL,         /* drop queued events: event.tag (0 = any), event.node (NULL =
                            * any), event.voice (-1 = any), from event.sample on */
     KR_RT_AUTOMATE,       /* automation: add, replace or (shape NONE) remove */
-    KR_RT_FORGET_NODE     /* ptr: a node about to leave: drop its events and automations */
+    KR_RT_FORGET_NODE,    /* ptr: a node about to leave: drop its events and automations */
+    KR_RT_SET_ROUTE_LEVEL,/* ptr: kr_route (live), value: level target */
+    KR_RT_SET_AUDIBLE,    /* ptr: kr_node (live), value: 1 heard, 0 muted */
+    KR_RT_BATCH           /* ptr: index commands to apply together (then retired) */
 } kr_rt_command_type;
 
 typedef struct kr_rt_command {

@@ -57,20 +57,24 @@ int kr_dsp_voices_retire(void *set)
 }
 
 /* Runs one instance into out[0..1] (a mono program is copied to both). */
-static void render_instance(kr_dsp_instance *inst, float *const *out, unsigned frames)
+static void render_instance(kr_dsp_instance *inst, const float *const *in, float *const *out,
+                            unsigned frames)
 {
     int channels = kr_dsp_program_outputs(kr_dsp_instance_program(inst));
-    kr_dsp_instance_run(inst, NULL, out, frames);
+    kr_dsp_instance_run(inst, in, out, frames);
     if (channels == 1)
         memcpy(out[1], out[0], frames * sizeof(float));
 }
 
-/* Renders a voice set into out[0..1], summing the voices. */
-static void render_voices(dsp_state *s, kr_dsp_voices *set, float *const *out, unsigned frames)
+/* Renders a voice set into out[0..1], summing the voices. Every voice hears
+ * the node's inputs (the server gave the node a buffer for each input of the
+ * program before sending it). */
+static void render_voices(dsp_state *s, kr_dsp_voices *set, const float *const *in,
+                          float *const *out, unsigned frames)
 {
-    render_instance(set->voice[0], out, frames);
+    render_instance(set->voice[0], in, out, frames);
     for (int v = 1; v < set->count; v++) {
-        render_instance(set->voice[v], s->voice_out, frames);
+        render_instance(set->voice[v], in, s->voice_out, frames);
         for (int ch = 0; ch < KR_MAX_CHANNELS; ch++)
             for (unsigned i = 0; i < frames; i++)
                 out[ch][i] += s->voice_out[ch][i];
@@ -80,10 +84,11 @@ static void render_voices(dsp_state *s, kr_dsp_voices *set, float *const *out, u
 static void dsp_process(kr_node *node, unsigned frames, struct kr_rt *rt)
 {
     dsp_state *s = node->state;
-    render_voices(s, s->current, node->out, frames);
+    const float *const *inputs = (const float *const *)node->in;
+    render_voices(s, s->current, inputs, node->out, frames);
     if (!s->fading)
         return;
-    render_voices(s, s->fading, s->scratch, frames);
+    render_voices(s, s->fading, inputs, s->scratch, frames);
     const double step = KR_PI / (double)s->fade_len;
     for (unsigned i = 0; i < frames && s->fade_pos < s->fade_len; i++, s->fade_pos++) {
         /* Raised cosine: new = (1 - cos)/2 rises 0→1, old = 1 - new. */

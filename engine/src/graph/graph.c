@@ -1,34 +1,57 @@
-/* graph.c — immutable node lists swapped into the audio thread. */
+/* graph.c — immutable node and route lists swapped into the audio thread. */
 #include "krach/graph.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-kr_graph *kr_graph_create(kr_node *const *nodes, int count)
+kr_graph *kr_graph_create(kr_node *const *nodes, int count, kr_route *const *routes,
+                          int route_count)
 {
     kr_graph *graph = calloc(1, sizeof *graph);
     if (!graph)
         return NULL;
-    if (count > 0) {
-        graph->nodes = malloc((size_t)count * sizeof *graph->nodes);
-        if (!graph->nodes) {
-            free(graph);
-            return NULL;
-        }
-        memcpy(graph->nodes, nodes, (size_t)count * sizeof *graph->nodes);
+    graph->nodes = malloc(((size_t)count + 1) * sizeof *graph->nodes);
+    graph->first_route = calloc((size_t)count + 1, sizeof *graph->first_route);
+    graph->routes = malloc(((size_t)route_count + 1) * sizeof *graph->routes);
+    if (!graph->nodes || !graph->first_route || !graph->routes) {
+        kr_graph_destroy(graph);
+        return NULL;
     }
+    if (count)
+        memcpy(graph->nodes, nodes, (size_t)count * sizeof *graph->nodes);
     graph->count = count;
+    /* Routes grouped by their source's position, so processing walks them in
+     * step with the nodes. */
+    int r = 0;
+    for (int n = 0; n < count; n++) {
+        graph->first_route[n] = r;
+        for (int i = 0; i < route_count; i++)
+            if (routes[i]->src == nodes[n])
+                graph->routes[r++] = routes[i];
+    }
+    graph->first_route[count] = r;
+    graph->route_count = r;
     return graph;
+}
+
+static int park(void ***list, int *count, void *item)
+{
+    void **grown = realloc(*list, (size_t)(*count + 1) * sizeof *grown);
+    if (!grown)
+        return -1;
+    grown[(*count)++] = item;
+    *list = grown;
+    return 0;
 }
 
 int kr_graph_park_dead(kr_graph *graph, kr_node *node)
 {
-    kr_node **dead = realloc(graph->dead, (size_t)(graph->dead_count + 1) * sizeof *dead);
-    if (!dead)
-        return -1;
-    dead[graph->dead_count++] = node;
-    graph->dead = dead;
-    return 0;
+    return park((void ***)&graph->dead, &graph->dead_count, node);
+}
+
+int kr_graph_park_dead_route(kr_graph *graph, kr_route *route)
+{
+    return park((void ***)&graph->dead_routes, &graph->dead_route_count, route);
 }
 
 int kr_graph_destroy(kr_graph *graph)
@@ -42,7 +65,12 @@ int kr_graph_destroy(kr_graph *graph)
             settled += node->type->unretired(node);
         kr_node_destroy(node);
     }
+    for (int i = 0; i < graph->dead_route_count; i++)
+        free(graph->dead_routes[i]);
     free(graph->dead);
+    free(graph->dead_routes);
+    free(graph->routes);
+    free(graph->first_route);
     free(graph->nodes);
     free(graph);
     return settled;
@@ -51,19 +79,52 @@ int kr_graph_destroy(kr_graph *graph)
 void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels,
                       struct kr_rt *rt)
 {
+    /* Inputs start silent each block; routes fill them as sources run. */
+    for (int n = 0; n < graph->count; n++) {
+        kr_node *node = graph->nodes[n];
+        int inputs = atomic_load_explicit(&node->input_count, memory_order_acquire);
+        for (int k = 0; k < inputs; k++)
+            memset(node->in[k], 0, frames * sizeof(float));
+    }
     for (int n = 0; n < graph->count; n++) {
         kr_node *node = graph->nodes[n];
         node->type->process(node, frames, rt);
-        float gain = node->gain;
-        const float target = node->gain_target, coef = node->smooth_coef;
+        const float *left = node->out[0];
+        const float *right = node->out[node->outputs > 1 ? 1 : 0];
+        float gain = node->gain, audible = node->audible;
+        const float gain_to = node->gain_target, audible_to = node->audible_target;
+        const float coef = node->smooth_coef;
+        float *post = node->post; /* mono, post-fader: what sends carry */
+        int first = graph->first_route[n], last = graph->first_route[n + 1];
         for (unsigned i = 0; i < frames; i++) {
-            gain = target + (gain - target) * coef;
-            for (int ch = 0; ch < channels; ch++) {
-                /* A mono node feeds every channel; a stereo node feeds its own. */
-                const float *src = node->out[node->outputs == 1 ? 0 : ch % node->outputs];
-                mix[i * (unsigned)channels + (unsigned)ch] += src[i] * gain;
-            }
+            gain = gain_to + (gain - gain_to) * coef;
+            audible = audible_to + (audible - audible_to) * coef;
+            float g = gain * audible;
+            mix[i * (unsigned)channels] += left[i] * g;
+            if (channels > 1)
+                mix[i * (unsigned)channels + 1] += right[i] * g;
+            post[i] = 0.5f * (left[i] + right[i]);
+            if (first < last)
+                post[i] *= g;
         }
         node->gain = gain;
+        node->audible = audible;
+        for (int r = first; r < last; r++) {
+            kr_route *route = graph->routes[r];
+            float *dst = route->dst->in[route->port];
+            if (!route->send) {
+                /* A direct wire carries the raw output (no gain stage). */
+                for (unsigned i = 0; i < frames; i++)
+                    dst[i] += 0.5f * (left[i] + right[i]);
+                continue;
+            }
+            float level = route->level;
+            const float level_to = route->level_target;
+            for (unsigned i = 0; i < frames; i++) {
+                level = level_to + (level - level_to) * coef;
+                dst[i] += post[i] * level;
+            }
+            route->level = level;
+        }
     }
 }

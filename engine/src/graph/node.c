@@ -28,6 +28,12 @@ kr_node *kr_node_create(const kr_node_type *type, const char *name, int outputs,
     node->gain = gain;
     node->gain_target = gain;
     node->gain_setting = gain;
+    node->audible = node->audible_target = 1.0f;
+    node->post = calloc(KR_MAX_BLOCK, sizeof(float));
+    if (!node->post) {
+        kr_node_destroy(node);
+        return NULL;
+    }
     node->smooth_coef = kr_smooth_coef(sample_rate, 0.02);
     strncpy(node->name, name, KR_MAX_NAME - 1);
     for (int ch = 0; ch < outputs; ch++) {
@@ -46,7 +52,24 @@ void kr_node_destroy(kr_node *node)
         return;
     for (int ch = 0; ch < KR_MAX_CHANNELS; ch++)
         free(node->out[ch]);
+    for (int k = 0; k < KR_MAX_NODE_INPUTS; k++)
+        free(node->in[k]);
+    free(node->post);
     if (node->type->destroy_state)
         node->type->destroy_state(node->state);
     free(node);
+}
+
+int kr_node_ensure_inputs(kr_node *node, int count)
+{
+    if (count > KR_MAX_NODE_INPUTS)
+        return -1;
+    for (int k = atomic_load(&node->input_count); k < count; k++) {
+        node->in[k] = calloc(KR_MAX_BLOCK, sizeof(float));
+        if (!node->in[k])
+            return -1;
+        /* The release makes the buffer visible before the count that covers it. */
+        atomic_store_explicit(&node->input_count, k + 1, memory_order_release);
+    }
+    return 0;
 }

@@ -80,10 +80,15 @@ void kr_rt_flush_denormals(void)
 #endif
 }
 
-void kr_rt_apply_commands(kr_rt *rt)
+static int free_batch(void *commands)
 {
-    kr_rt_command cmd;
-    while (kr_ring_pop(&rt->commands, &cmd)) {
+    free(commands);
+    return 0;
+}
+
+static void apply_command(kr_rt *rt, const kr_rt_command *command)
+{
+    const kr_rt_command cmd = *command;
         switch (cmd.type) {
         case KR_RT_SWAP_GRAPH: {
             kr_graph *old = rt->graph;
@@ -113,6 +118,16 @@ void kr_rt_apply_commands(kr_rt *rt)
             kr_event_queue_cancel(&rt->events, 0, cmd.ptr, -1, INT64_MIN);
             kr_automations_remove_node(&rt->automations, cmd.ptr);
             break;
+        case KR_RT_SET_ROUTE_LEVEL: {
+            kr_route *route = cmd.ptr;
+            route->level_target = (float)cmd.value;
+            break;
+        }
+        case KR_RT_SET_AUDIBLE: {
+            kr_node *node = cmd.ptr;
+            node->audible_target = (float)cmd.value;
+            break;
+        }
         case KR_RT_CANCEL:
             kr_event_queue_cancel(&rt->events, cmd.event.tag, cmd.event.node, cmd.event.voice,
                                   cmd.event.sample);
@@ -127,8 +142,22 @@ void kr_rt_apply_commands(kr_rt *rt)
             node->type->swap(node, cmd.payload, rt);
             break;
         }
+        case KR_RT_BATCH: {
+            /* One batch, one block boundary: everything changes at once. */
+            const kr_rt_command *list = cmd.ptr;
+            for (int i = 0; i < cmd.index; i++)
+                apply_command(rt, &list[i]);
+            kr_rt_retire(rt, free_batch, cmd.ptr);
+            break;
         }
-    }
+        }
+}
+
+void kr_rt_apply_commands(kr_rt *rt)
+{
+    kr_rt_command cmd;
+    while (kr_ring_pop(&rt->commands, &cmd))
+        apply_command(rt, &cmd);
 }
 
 static double now_seconds(void)

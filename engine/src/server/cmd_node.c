@@ -14,6 +14,11 @@
 /* Parses and compiles the request's "ir"; times both. */
 static kr_dsp_program *compile_request(kr_request *req, double *micros)
 {
+    if (req->precompiled) { /* a batch compiled it while checking */
+        kr_dsp_program_retain(req->precompiled);
+        *micros = 0.0;
+        return req->precompiled;
+    }
     json_t *json = json_object_get(req->json, "ir");
     if (!json) {
         kr_error_set(&req->error, "missing_field", "%s needs field 'ir' (a signal IR object, "
@@ -231,6 +236,10 @@ int kr_cmd_node_set(kr_request *req)
         } else {
             if (!node) {
                 node = kr_dsp_node_create(name, e->rt.sample_rate, (float)gain, inst, values);
+                if (node && kr_node_ensure_inputs(node, kr_dsp_program_inputs(p))) {
+                    kr_node_destroy(node);
+                    node = NULL;
+                }
                 if (!node) {
                     kr_error_set(&req->error, "io_error", "out of memory creating '%s'", name);
                     rc = -1;
@@ -238,7 +247,8 @@ int kr_cmd_node_set(kr_request *req)
                     rc = kr_engine_add_node(e, node, &req->error);
                     node = rc == 0 ? node : NULL;
                 }
-            } else if (kr_engine_reserve_retire(e, &req->error) ||
+            } else if (kr_node_ensure_inputs(node, kr_dsp_program_inputs(p)) ||
+                       kr_engine_reserve_retire(e, &req->error) ||
                        kr_dsp_model_replace(model, p, (int)count, values)) {
                 if (!req->error.code)
                     kr_error_set(&req->error, "io_error", "out of memory replacing '%s'", name);
@@ -290,6 +300,7 @@ int kr_cmd_node_remove(kr_request *req)
     return 0;
 }
 
+/* A node's gain, or (a group name) every member's: read or set. */
 int kr_cmd_node_gain(kr_request *req)
 {
     const char *name;
@@ -297,17 +308,24 @@ int kr_cmd_node_gain(kr_request *req)
     if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
         return -1;
     int has = kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain, &req->error);
-    kr_node *node = has < 0 ? NULL : find_node(req, name);
-    if (!node)
+    kr_node *nodes[KR_MAX_NODES];
+    int count = has < 0 ? 0 : kr_request_group(req, name, nodes);
+    if (count == 0)
         return -1;
-    if (has) {
-        kr_rt_command cmd = {.type = KR_RT_SET_GAIN, .ptr = node, .value = gain};
+    for (int i = 0; has && i < count; i++) {
+        kr_rt_command cmd = {.type = KR_RT_SET_GAIN, .ptr = nodes[i], .value = gain};
         if (kr_engine_send(req->engine, &cmd, &req->error))
             return -1;
-        node->gain_setting = gain;
+        nodes[i]->gain_setting = gain;
     }
     json_object_set_new(req->reply, "name", json_string(name));
-    json_object_set_new(req->reply, "gain", json_real(node->gain_setting));
+    json_object_set_new(req->reply, "gain", json_real(nodes[0]->gain_setting));
+    if (count > 1 || strcmp(nodes[0]->name, name) != 0) {
+        json_t *members = json_array();
+        for (int i = 0; i < count; i++)
+            json_array_append_new(members, json_string(nodes[i]->name));
+        json_object_set_new(req->reply, "nodes", members);
+    }
     return 0;
 }
 

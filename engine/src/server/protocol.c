@@ -284,6 +284,10 @@ static const struct {
     {"meter", kr_cmd_tempo},          {"transport", kr_cmd_transport},
     {"mod", kr_cmd_mod},              {"fade", kr_cmd_fade},
     {"applied_events", kr_cmd_applied_events},
+    {"connect", kr_cmd_connect},      {"unsend", kr_cmd_unsend},
+    {"routing", kr_cmd_routing},      {"mute", kr_cmd_mixer},
+    {"unmute", kr_cmd_mixer},         {"solo", kr_cmd_mixer},
+    {"unsolo", kr_cmd_mixer},         {"batch", kr_cmd_batch},
     {"query", kr_cmd_query},
 };
 
@@ -323,6 +327,14 @@ char *kr_protocol_line_too_long(void)
              "request line longer than %d bytes was discarded; send smaller requests",
              KR_MAX_LINE);
     return error_reply(NULL, "line_too_long", message);
+}
+
+kr_handler_fn kr_protocol_handler(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return commands[i].fn;
+    return NULL;
 }
 
 static void list_commands(char *buf, size_t len)

@@ -19,6 +19,7 @@ typedef struct kr_request {
     const char *cmd;
     json_t *reply;     /* handlers add their fields here */
     kr_error error;
+    struct kr_dsp_program *precompiled; /* batch: node_set's program, compiled ahead */
 } kr_request;
 
 typedef int (*kr_handler_fn)(kr_request *req);
@@ -43,6 +44,19 @@ int kr_cmd_transport(kr_request *req);
 int kr_cmd_mod(kr_request *req);
 int kr_cmd_fade(kr_request *req);
 int kr_cmd_applied_events(kr_request *req);
+
+/* cmd_route.c: routing and the mixer. */
+int kr_cmd_connect(kr_request *req);
+int kr_cmd_unsend(kr_request *req);
+int kr_cmd_routing(kr_request *req);
+int kr_cmd_mixer(kr_request *req); /* mute, unmute, solo, unsolo */
+/* The nodes `name` stands for (itself, or the group "name/…"); 0 + error. */
+int kr_request_group(kr_request *req, const char *name, kr_node **nodes);
+
+/* cmd_batch.c */
+int kr_cmd_batch(kr_request *req);
+/* The handler for a command name (protocol.c's table), or NULL. */
+kr_handler_fn kr_protocol_handler(const char *name);
 
 /* cmd_pattern.c: looking at patterns. */
 int kr_cmd_query(kr_request *req);

@@ -1,0 +1,252 @@
+/* cmd_batch.c — many node, routing and mixing commands as one change.
+ *
+ * Two passes. The first checks everything against a simulation of the session
+ * as the batch would leave it (synths compiled, names, controls, ports and
+ * route cycles), touching nothing. Only then does the second run the commands,
+ * inside kr_engine_begin_batch/end_batch, so the audio thread receives one
+ * graph and every command together, at one block boundary. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "krach/dsp.h"
+#include "krach/dsp_node.h"
+#include "krach/ir.h"
+#include "request.h"
+
+#define BATCH_MAX 1024
+
+typedef struct sim_node {
+    char name[KR_MAX_NAME];
+    int inputs;
+    const kr_dsp_program *program; /* NULL for other kinds */
+} sim_node;
+
+typedef struct sim {
+    sim_node nodes[KR_MAX_NODES + BATCH_MAX];
+    int count;
+    struct { int src, dst; } routes[KR_MAX_ROUTES + BATCH_MAX];
+    int route_count;
+} sim;
+
+static int sim_find(const sim *s, const char *name)
+{
+    for (int i = 0; i < s->count; i++)
+        if (!strcmp(s->nodes[i].name, name))
+            return i;
+    return -1;
+}
+
+static bool sim_reaches(const sim *s, int from, int to, int depth)
+{
+    if (from == to)
+        return true;
+    for (int r = 0; depth < KR_MAX_NODES && r < s->route_count; r++)
+        if (s->routes[r].src == from && sim_reaches(s, s->routes[r].dst, to, depth + 1))
+            return true;
+    return false;
+}
+
+static void sim_load(sim *s, kr_engine *e)
+{
+    s->count = e->node_count;
+    for (int i = 0; i < e->node_count; i++) {
+        kr_node *node = e->nodes[i];
+        kr_dsp_model *model = kr_dsp_node_model(node);
+        snprintf(s->nodes[i].name, KR_MAX_NAME, "%s", node->name);
+        s->nodes[i].inputs = atomic_load(&node->input_count);
+        s->nodes[i].program = model ? model->program : NULL;
+    }
+    s->route_count = 0;
+    for (int r = 0; r < e->route_count; r++) {
+        s->routes[s->route_count].src = sim_find(s, e->routes[r]->src->name);
+        s->routes[s->route_count++].dst = sim_find(s, e->routes[r]->dst->name);
+    }
+}
+
+static int fail(kr_request *req, int index, const char *cmd)
+{
+    char message[sizeof req->error.message];
+    snprintf(message, sizeof message, "batch command %d (%.40s): %.400s; nothing was changed",
+             index, cmd, req->error.message);
+    snprintf(req->error.message, sizeof req->error.message, "%s", message);
+    return -1;
+}
+
+static int need_node(kr_request *req, const sim *s, json_t *sub, const char *field, int *out)
+{
+    const char *name;
+    if (kr_field_string(sub, req->cmd, field, true, &name, &req->error) < 0)
+        return -1;
+    *out = sim_find(s, name);
+    if (*out < 0) {
+        kr_error_set(&req->error, "unknown_node", "unknown node '%s' (not in the engine, nor "
+                     "made earlier in this batch)", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* First pass for one command. `programs[i]` receives node_set's program. */
+static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
+{
+    const char *cmd = req->cmd;
+    int a, b;
+    if (!strcmp(cmd, "node_set")) {
+        const char *name;
+        if (kr_field_name(sub, cmd, &name, &req->error) < 0)
+            return -1;
+        json_t *json = json_object_get(sub, "ir");
+        kr_ir ir;
+        if (!json) {
+            kr_error_set(&req->error, "missing_field", "node_set needs field 'ir'");
+            return -1;
+        }
+        if (kr_ir_parse(json, &ir, &req->error))
+            return -1;
+        *program = kr_dsp_compile(&ir, req->engine->rt.sample_rate, &req->error);
+        kr_ir_free(&ir);
+        if (!*program)
+            return -1;
+        int i = sim_find(s, name);
+        if (i < 0) {
+            i = s->count++;
+            snprintf(s->nodes[i].name, KR_MAX_NAME, "%s", name);
+            s->nodes[i].inputs = 0;
+        } else if (!s->nodes[i].program) {
+            kr_error_set(&req->error, "exists", "node '%s' is not a synth", name);
+            return -1;
+        }
+        int inputs = kr_dsp_program_inputs(*program);
+        if (inputs > s->nodes[i].inputs)
+            s->nodes[i].inputs = inputs;
+        s->nodes[i].program = *program;
+        return 0;
+    }
+    if (!strcmp(cmd, "node_remove")) {
+        if (need_node(req, s, sub, "name", &a))
+            return -1;
+        for (int r = s->route_count - 1; r >= 0; r--)
+            if (s->routes[r].src == a || s->routes[r].dst == a)
+                s->routes[r] = s->routes[--s->route_count];
+        s->nodes[a].name[0] = '\0'; /* gone (indices stay valid) */
+        return 0;
+    }
+    if (!strcmp(cmd, "connect")) {
+        if (need_node(req, s, sub, "src", &a) || need_node(req, s, sub, "dst", &b))
+            return -1;
+        if (s->nodes[b].inputs == 0) {
+            kr_error_set(&req->error, "unknown_port", "unknown port: '%s' has no audio inputs "
+                         "(a source, not an effect)", s->nodes[b].name);
+            return -1;
+        }
+        if (sim_reaches(s, b, a, 0)) {
+            kr_error_set(&req->error, "routing_cycle", "'%s' → '%s' would close a loop",
+                         s->nodes[a].name, s->nodes[b].name);
+            return -1;
+        }
+        s->routes[s->route_count].src = a;
+        s->routes[s->route_count++].dst = b;
+        return 0;
+    }
+    if (!strcmp(cmd, "unsend")) {
+        if (need_node(req, s, sub, "src", &a) || need_node(req, s, sub, "dst", &b))
+            return -1;
+        for (int r = s->route_count - 1; r >= 0; r--)
+            if (s->routes[r].src == a && s->routes[r].dst == b)
+                s->routes[r] = s->routes[--s->route_count];
+        return 0;
+    }
+    if (!strcmp(cmd, "control_set")) {
+        const char *control;
+        if (need_node(req, s, sub, "name", &a) ||
+            kr_field_string(sub, cmd, "control", true, &control, &req->error) < 0)
+            return -1;
+        if (!s->nodes[a].program || kr_dsp_program_find_control(s->nodes[a].program, control) < 0) {
+            kr_error_set(&req->error, "unknown_control", "node '%s' has no control '%s'",
+                         s->nodes[a].name, control);
+            return -1;
+        }
+        return 0;
+    }
+    /* node_gain, mute, unmute, solo, unsolo: names (or groups) are checked
+     * when they run; their own fields are checked here by a dry read. */
+    return 0;
+}
+
+int kr_cmd_batch(kr_request *req)
+{
+    static const char *const allowed[] = {"node_set", "node_remove", "node_gain", "control_set",
+                                          "connect", "unsend", "mute", "unmute", "solo",
+                                          "unsolo"};
+    json_t *list = json_object_get(req->json, "commands");
+    if (!json_is_array(list) || json_array_size(list) > BATCH_MAX) {
+        kr_error_set(&req->error, list ? "bad_type" : "missing_field", "batch needs "
+                     "'commands', a list of at most %d command objects", BATCH_MAX);
+        return -1;
+    }
+    size_t n = json_array_size(list);
+    kr_dsp_program *programs[BATCH_MAX] = {0};
+    sim *s = malloc(sizeof *s); /* ~120 KB: not for the stack */
+    if (!s) {
+        kr_error_set(&req->error, "io_error", "out of memory checking a batch");
+        return -1;
+    }
+    sim_load(s, req->engine);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        json_t *sub = json_array_get(list, i);
+        const char *cmd = json_string_value(json_object_get(sub, "cmd"));
+        bool ok = cmd != NULL;
+        for (size_t k = 0; ok && k < sizeof allowed / sizeof allowed[0]; k++)
+            if (!strcmp(cmd, allowed[k]))
+                break;
+            else if (k + 1 == sizeof allowed / sizeof allowed[0])
+                ok = false;
+        if (!ok) {
+            kr_error_set(&req->error, "bad_request", "batch command %zu: 'cmd' must be one of "
+                         "node_set, node_remove, node_gain, control_set, connect, unsend, mute, "
+                         "unmute, solo, unsolo", i);
+            rc = -1;
+            break;
+        }
+        kr_request probe = {.engine = req->engine, .peer = req->peer, .json = sub, .cmd = cmd};
+        if (check(&probe, s, sub, &programs[i])) {
+            req->error = probe.error;
+            rc = fail(req, (int)i, cmd);
+        }
+    }
+    json_t *replies = json_array();
+    if (rc == 0) {
+        kr_engine_begin_batch(req->engine);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            json_t *sub = json_array_get(list, i);
+            kr_request one = {.engine = req->engine, .peer = req->peer, .json = sub,
+                              .cmd = json_string_value(json_object_get(sub, "cmd")),
+                              .precompiled = programs[i]};
+            one.reply = json_object();
+            json_object_set_new(one.reply, "ok", json_true());
+            if (kr_protocol_handler(one.cmd)(&one)) {
+                /* Only what the first pass cannot see (a group name, memory). */
+                req->error = one.error;
+                rc = fail(req, (int)i, one.cmd);
+                json_decref(one.reply);
+            } else {
+                json_array_append_new(replies, one.reply);
+            }
+        }
+        kr_error end_error = {0};
+        if (kr_engine_end_batch(req->engine, &end_error) && rc == 0) {
+            req->error = end_error;
+            rc = -1;
+        }
+    }
+    free(s);
+    for (size_t i = 0; i < n; i++)
+        kr_dsp_program_release(programs[i]);
+    if (rc == 0)
+        json_object_set_new(req->reply, "replies", replies);
+    else
+        json_decref(replies);
+    return rc;
+}

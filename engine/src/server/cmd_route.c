@@ -1,0 +1,144 @@
+/* cmd_route.c — routing and mixing: connect, unsend, routing, mute, unmute,
+ * solo, unsolo. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "request.h"
+
+static kr_node *named_node(kr_request *req, const char *field)
+{
+    const char *name;
+    if (kr_field_string(req->json, req->cmd, field, true, &name, &req->error) < 0)
+        return NULL;
+    kr_node *node = kr_engine_find(req->engine, name);
+    if (!node) {
+        char known[512];
+        kr_engine_list_nodes(req->engine, known, sizeof known);
+        kr_error_set(&req->error, "unknown_node", "unknown node '%s' (known nodes: %s); create "
+                     "it first with kr.node()", name, known);
+    }
+    return node;
+}
+
+int kr_cmd_connect(kr_request *req)
+{
+    kr_node *src = named_node(req, "src"), *dst = src ? named_node(req, "dst") : NULL;
+    if (!dst)
+        return -1;
+    double level = 1.0;
+    const char *port_name = NULL;
+    if (kr_field_number(req->json, req->cmd, "level", false, 0.0, 4.0, &level, &req->error) < 0 ||
+        kr_field_string(req->json, req->cmd, "port", false, &port_name, &req->error) < 0)
+        return -1;
+    int port = -1;
+    if (port_name) {
+        char *end;
+        long k = port_name[0] == 'i' && port_name[1] == 'n' ? strtol(port_name + 2, &end, 10) : -1;
+        if (k < 0 || k >= KR_MAX_NODE_INPUTS || !port_name[2] || *end) {
+            kr_error_set(&req->error, "unknown_port", "unknown port '%.40s': ports are named "
+                         "in0, in1, … (one per audio input of the effect)", port_name);
+            return -1;
+        }
+        port = (int)k;
+    }
+    kr_route *route;
+    if (kr_engine_connect(req->engine, src, dst, port, level, &route, &req->error))
+        return -1;
+    char port_text[16];
+    snprintf(port_text, sizeof port_text, "in%d", route->port);
+    json_object_set_new(req->reply, "src", json_string(src->name));
+    json_object_set_new(req->reply, "dst", json_string(dst->name));
+    json_object_set_new(req->reply, "port", json_string(port_text));
+    json_object_set_new(req->reply, "level", json_real(route->level_setting));
+    json_object_set_new(req->reply, "send", json_boolean(route->send));
+    return 0;
+}
+
+int kr_cmd_unsend(kr_request *req)
+{
+    kr_node *src = named_node(req, "src"), *dst = src ? named_node(req, "dst") : NULL;
+    if (!dst)
+        return -1;
+    int removed = kr_engine_unsend(req->engine, src, dst, &req->error);
+    if (removed < 0)
+        return -1;
+    json_object_set_new(req->reply, "removed", json_integer(removed));
+    return 0;
+}
+
+int kr_cmd_routing(kr_request *req)
+{
+    kr_engine *e = req->engine;
+    json_t *routes = json_array();
+    for (int r = 0; r < e->route_count; r++) {
+        const kr_route *route = e->routes[r];
+        char port[16];
+        snprintf(port, sizeof port, "in%d", route->port);
+        json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:f, s:b}", "src",
+                                                route->src->name, "dst", route->dst->name,
+                                                "port", port, "level", route->level_setting,
+                                                "send", route->send));
+    }
+    json_object_set_new(req->reply, "routes", routes);
+    kr_node *order[KR_MAX_NODES];
+    kr_engine_topological_order(e, order);
+    json_t *names = json_array();
+    for (int i = 0; i < e->node_count; i++)
+        json_array_append_new(names, json_string(order[i]->name));
+    json_object_set_new(req->reply, "order", names);
+    return 0;
+}
+
+/* The nodes a name stands for: the node itself, or every "name/…" (a group). */
+int kr_request_group(kr_request *req, const char *name, kr_node **nodes)
+{
+    kr_engine *e = req->engine;
+    size_t len = strlen(name);
+    int count = 0;
+    for (int i = 0; i < e->node_count; i++) {
+        const char *n = e->nodes[i]->name;
+        if (!strcmp(n, name) || (!strncmp(n, name, len) && n[len] == '/'))
+            nodes[count++] = e->nodes[i];
+    }
+    if (count == 0) {
+        char known[512];
+        kr_engine_list_nodes(e, known, sizeof known);
+        kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (known nodes: %s)",
+                     name, known);
+    }
+    return count;
+}
+
+/* mute, unmute, solo, unsolo: flip a flag on a node or group, then let the
+ * mixer work out who is heard. */
+int kr_cmd_mixer(kr_request *req)
+{
+    bool solo = strstr(req->cmd, "solo") != NULL;
+    bool on = strncmp(req->cmd, "un", 2) != 0;
+    const char *name = NULL;
+    if (kr_field_string(req->json, req->cmd, "name", !(solo && !on), &name, &req->error) < 0)
+        return -1;
+    kr_engine *e = req->engine;
+    kr_node *nodes[KR_MAX_NODES];
+    int count;
+    if (name) {
+        count = kr_request_group(req, name, nodes);
+        if (count == 0)
+            return -1;
+    } else { /* unsolo everything */
+        count = e->node_count;
+        memcpy(nodes, e->nodes, (size_t)count * sizeof *nodes);
+    }
+    json_t *names = json_array();
+    for (int i = 0; i < count; i++) {
+        if (solo)
+            nodes[i]->soloed = on;
+        else
+            nodes[i]->muted = on;
+        json_array_append_new(names, json_string(nodes[i]->name));
+    }
+    json_object_set_new(req->reply, "nodes", names);
+    return kr_engine_apply_mixer(e, &req->error);
+}
