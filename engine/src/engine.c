@@ -1,6 +1,7 @@
 /* engine.c — the engine context and the session model (server thread). */
 #include "krach/engine.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,6 +414,8 @@ void kr_engine_close(kr_engine *engine)
         kr_rt_free(&engine->rt);
     }
     kr_scheduler_free(&engine->sched);
+    json_decref(engine->scenes);
+    engine->scenes = NULL;
     free(engine->batch_cmds);
     engine->batch_cmds = NULL;
     free(engine->applied);

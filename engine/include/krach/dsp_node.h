@@ -46,6 +46,7 @@ typedef struct kr_dsp_model {
     int voices;                   /* voice count of the newest set */
     double *values;               /* control values, by the program's control index */
     unsigned char *clamp_warned;  /* per control: an out-of-range value was logged */
+    char *ir_text;                /* the IR as sent (JSON), for `state` */
     kr_voice_note notes[KR_MAX_VOICES];
 } kr_dsp_model;
 

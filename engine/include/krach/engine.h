@@ -64,6 +64,7 @@ typedef struct kr_engine {
     int dead_node_count;
     int batch_depth;            /* > 0: graph changes wait for the batch's end */
     bool publish_due;
+    struct json_t *scenes;      /* name → saved state (cmd_state.c), or NULL */
     kr_rt_command *batch_cmds;  /* commands held back until the batch's end */
     int batch_count, batch_cap;
     /* --record-events: applied events drained from the audio thread, for

@@ -13,6 +13,7 @@
 #define KR_MAX_CHANNELS    2                  /* output channels */
 #define KR_MAX_NODE_INPUTS 8                  /* audio inputs of one node */
 #define KR_MAX_ROUTES      1024
+#define KR_MAX_SCENES      256
 #define KR_MAX_BLOCK       4096               /* frames per processing slice */
 #define KR_RT_QUEUE        1024               /* commands in flight to the audio thread */
 #define KR_RT_NOTES        256                /* log notes in flight from the audio thread */

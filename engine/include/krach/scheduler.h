@@ -39,6 +39,8 @@ typedef struct kr_slot {
     char control[KR_VALUE_NAME];     /* "" for a note slot */
     char target[KR_MAX_NAME + KR_VALUE_NAME];
     kr_pattern *pattern;             /* owned */
+    char *source;                    /* owned: {"pattern": IR} or {"mini": text} as JSON, for `state` */
+    bool from_zero;
     bool has_signal;                 /* contains continuous parts */
     kr_rat origin;                   /* the global cycle where pattern time 0 falls */
     kr_rat start;                    /* plays from this cycle … */
@@ -84,10 +86,12 @@ void kr_scheduler_tick(struct kr_engine *engine);
  * (offline), or the clock plus KR_SCHED_MARGIN (live). */
 int64_t kr_scheduler_now(struct kr_engine *engine);
 
-/* Plays `pattern` (taken over, also on failure) on "node" or "node/control";
+/* Plays `pattern` and its `source` text (both taken over, also on failure) on
+ * "node" or "node/control";
  * returns the start cycle and the slot's tag. */
 int kr_scheduler_play(struct kr_engine *engine, const char *target, kr_pattern *pattern,
-                      bool from_zero, kr_rat *start, uint32_t *tag, kr_error *error);
+                      char *source, bool from_zero, kr_rat *start, uint32_t *tag,
+                      kr_error *error);
 /* Stops the slots whose target is `target`, starts with "target/", or (with
  * target NULL) all; their gates are released now. Returns how many. */
 int kr_scheduler_hush(struct kr_engine *engine, const char *target, kr_error *error);

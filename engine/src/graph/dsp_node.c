@@ -139,6 +139,7 @@ static void dsp_destroy_state(void *state)
     kr_dsp_voices_destroy(s->current);
     kr_dsp_voices_destroy(s->fading);
     kr_dsp_program_release(s->model.program);
+    free(s->model.ir_text);
     free(s->model.values);
     free(s->model.clamp_warned);
     for (int ch = 0; ch < KR_MAX_CHANNELS; ch++) {

@@ -1,5 +1,6 @@
 /* cmd_node.c — DSP nodes: compile, create/replace, remove, gain, controls. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -264,6 +265,15 @@ int kr_cmd_node_set(kr_request *req)
                     kr_dsp_voices_destroy(inst);
                 }
             }
+        }
+    }
+    if (rc == 0) {
+        /* Remember the IR as sent, for `state`. */
+        kr_dsp_model *m = kr_dsp_node_model(node);
+        char *text = json_dumps(json_object_get(req->json, "ir"), JSON_COMPACT);
+        if (text) {
+            free(m->ir_text);
+            m->ir_text = text;
         }
     }
     if (rc == 0 && !created && has_gain) {

@@ -43,9 +43,19 @@ int kr_cmd_play(kr_request *req)
     kr_pattern *pattern = kr_request_pattern(req);
     if (!pattern)
         return -1;
+    /* Kept as given, so `state` can hand the session to another client. */
+    json_t *kept = json_object();
+    json_t *ir = json_object_get(req->json, "pattern");
+    if (ir)
+        json_object_set(kept, "pattern", ir);
+    else
+        json_object_set(kept, "mini", json_object_get(req->json, "mini"));
+    char *source = json_dumps(kept, JSON_COMPACT);
+    json_decref(kept);
     kr_rat start;
     uint32_t tag;
-    if (kr_scheduler_play(req->engine, target, pattern, from_zero, &start, &tag, &req->error))
+    if (kr_scheduler_play(req->engine, target, pattern, source, from_zero, &start, &tag,
+                          &req->error))
         return -1;
     json_object_set_new(req->reply, "target", json_string(target));
     json_object_set_new(req->reply, "start", time_json(start));

@@ -288,6 +288,8 @@ static const struct {
     {"routing", kr_cmd_routing},      {"mute", kr_cmd_mixer},
     {"unmute", kr_cmd_mixer},         {"solo", kr_cmd_mixer},
     {"unsolo", kr_cmd_mixer},         {"batch", kr_cmd_batch},
+    {"state", kr_cmd_state},          {"scene_save", kr_cmd_scene_save},
+    {"scene_get", kr_cmd_scene_get},  {"scenes", kr_cmd_scenes},
     {"query", kr_cmd_query},
 };
 

@@ -53,6 +53,12 @@ int kr_cmd_mixer(kr_request *req); /* mute, unmute, solo, unsolo */
 /* The nodes `name` stands for (itself, or the group "name/…"); 0 + error. */
 int kr_request_group(kr_request *req, const char *name, kr_node **nodes);
 
+/* cmd_state.c: the session as data, and scenes. */
+int kr_cmd_state(kr_request *req);
+int kr_cmd_scene_save(kr_request *req);
+int kr_cmd_scene_get(kr_request *req);
+int kr_cmd_scenes(kr_request *req);
+
 /* cmd_batch.c */
 int kr_cmd_batch(kr_request *req);
 /* The handler for a command name (protocol.c's table), or NULL. */

@@ -58,6 +58,7 @@ static bool contains_signal(const kr_pattern *p)
 static void remove_slot(kr_scheduler *s, int index)
 {
     kr_pattern_free(s->slots[index].pattern);
+    free(s->slots[index].source);
     memmove(&s->slots[index], &s->slots[index + 1],
             (size_t)(s->slot_count - index - 1) * sizeof s->slots[0]);
     s->slot_count--;
@@ -352,7 +353,8 @@ static bool parse_target(kr_engine *engine, const char *target, char *node, char
 }
 
 int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern,
-                      bool from_zero, kr_rat *start, uint32_t *tag, kr_error *error)
+                      char *source, bool from_zero, kr_rat *start, uint32_t *tag,
+                      kr_error *error)
 {
     kr_scheduler *s = &engine->sched;
     char node_name[KR_MAX_NAME], control[KR_VALUE_NAME];
@@ -404,6 +406,8 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
     snprintf(slot->control, sizeof slot->control, "%s", control);
     snprintf(slot->target, sizeof slot->target, "%s", full);
     slot->pattern = pattern;
+    slot->source = source;
+    slot->from_zero = from_zero;
     slot->has_signal = contains_signal(pattern);
     slot->start = boundary;
     slot->origin = from_zero ? boundary : kr_rat_int(0);
@@ -413,6 +417,7 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
     return 0;
 fail:
     kr_pattern_free(pattern);
+    free(source);
     return -1;
 }
 

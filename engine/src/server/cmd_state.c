@@ -1,0 +1,147 @@
+/* cmd_state.c — the whole session as data: `state` (for kr.pull, a second
+ * client, export), and scenes kept in the engine (`scene_save`, `scene_get`,
+ * `scenes`). Recalling a scene is the client's job: it applies the stored
+ * state with `batch`, `play`, `tempo`… like any other change. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "krach/dsp_node.h"
+#include "request.h"
+
+static json_t *time_json(kr_rat t)
+{
+    char text[48];
+    kr_rat_format(t, text, sizeof text);
+    return json_string(text);
+}
+
+static json_t *session_state(kr_engine *e)
+{
+    json_t *state = json_object();
+    const kr_transport *t = &e->sched.transport;
+    json_object_set_new(state, "bpm", json_real(kr_rat_to_double(t->current.bpm)));
+    json_object_set_new(state, "beats", json_integer(t->current.meter));
+    json_object_set_new(state, "master", json_real(e->master));
+    json_t *nodes = json_array();
+    for (int i = 0; i < e->node_count; i++) {
+        kr_node *node = e->nodes[i];
+        json_t *item = json_pack("{s:s, s:s, s:f, s:b, s:b}", "name", node->name, "kind",
+                                 node->type->kind, "gain", node->gain_setting, "muted",
+                                 node->muted, "soloed", node->soloed);
+        kr_dsp_model *model = kr_dsp_node_model(node);
+        if (model) {
+            json_object_set_new(item, "count", json_integer(model->voices));
+            json_error_t jerr;
+            json_t *ir = model->ir_text ? json_loads(model->ir_text, 0, &jerr) : NULL;
+            json_object_set_new(item, "ir", ir ? ir : json_null());
+            json_t *controls = json_object();
+            for (int c = 0; c < kr_dsp_program_control_count(model->program); c++)
+                json_object_set_new(controls, kr_dsp_program_control(model->program, c)->name,
+                                    json_real(model->values[c]));
+            json_object_set_new(item, "controls", controls);
+        }
+        json_array_append_new(nodes, item);
+    }
+    json_object_set_new(state, "nodes", nodes);
+    json_t *routes = json_array();
+    for (int r = 0; r < e->route_count; r++) {
+        const kr_route *route = e->routes[r];
+        char port[16];
+        snprintf(port, sizeof port, "in%d", route->port);
+        json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:f, s:b}", "src",
+                                                route->src->name, "dst", route->dst->name,
+                                                "port", port, "level", route->level_setting,
+                                                "send", route->send));
+    }
+    json_object_set_new(state, "routes", routes);
+    json_t *patterns = json_array();
+    for (int i = 0; i < e->sched.slot_count; i++) {
+        const kr_slot *slot = &e->sched.slots[i];
+        if (slot->stopping)
+            continue; /* being replaced at its stop */
+        json_error_t jerr;
+        json_t *item = slot->source ? json_loads(slot->source, 0, &jerr) : NULL;
+        if (!item)
+            continue;
+        json_object_set_new(item, "target", json_string(slot->target));
+        json_object_set_new(item, "from_zero", json_boolean(slot->from_zero));
+        json_array_append_new(patterns, item);
+    }
+    json_object_set_new(state, "patterns", patterns);
+    json_t *autos = json_array();
+    static const char *const shapes[] = {"none", "sine", "tri", "ramp", "square", "fade"};
+    for (int i = 0; i < e->sched.automation_count; i++) {
+        const kr_sched_automation *a = &e->sched.automations[i];
+        char target[KR_MAX_NAME + KR_VALUE_NAME];
+        snprintf(target, sizeof target, "%s/%s", a->node, a->control);
+        json_t *item = json_pack("{s:s, s:s, s:o}", "target", target, "shape", shapes[a->shape],
+                                 "bars", time_json(a->bars));
+        if (a->shape == KR_AUTO_FADE) {
+            json_object_set_new(item, "value", json_real(a->hi));
+        } else {
+            json_object_set_new(item, "lo", json_real(a->lo));
+            json_object_set_new(item, "hi", json_real(a->hi));
+        }
+        json_array_append_new(autos, item);
+    }
+    json_object_set_new(state, "automations", autos);
+    return state;
+}
+
+int kr_cmd_state(kr_request *req)
+{
+    json_object_set_new(req->reply, "state", session_state(req->engine));
+    return 0;
+}
+
+/* Scenes: named copies of `state`, kept in a JSON object owned by the engine. */
+static json_t *scene_store(kr_engine *e)
+{
+    if (!e->scenes)
+        e->scenes = json_object();
+    return e->scenes;
+}
+
+int kr_cmd_scene_save(kr_request *req)
+{
+    const char *name;
+    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
+        return -1;
+    json_t *store = scene_store(req->engine);
+    if (!json_object_get(store, name) && json_object_size(store) >= KR_MAX_SCENES) {
+        kr_error_set(&req->error, "limit", "at most %d scenes; overwrite one", KR_MAX_SCENES);
+        return -1;
+    }
+    json_object_set_new(store, name, session_state(req->engine));
+    json_object_set_new(req->reply, "name", json_string(name));
+    return 0;
+}
+
+int kr_cmd_scene_get(kr_request *req)
+{
+    const char *name;
+    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
+        return -1;
+    json_t *scene = json_object_get(scene_store(req->engine), name);
+    if (!scene) {
+        kr_error_set(&req->error, "unknown_scene", "no scene '%s'; save one with kr.save(\"%s\")",
+                     name, name);
+        return -1;
+    }
+    json_object_set_new(req->reply, "name", json_string(name));
+    json_object_set(req->reply, "state", scene);
+    return 0;
+}
+
+int kr_cmd_scenes(kr_request *req)
+{
+    json_t *names = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach(scene_store(req->engine), key, value)
+        json_array_append_new(names, json_string(key));
+    json_object_set_new(req->reply, "scenes", names);
+    return 0;
+}
