@@ -37,6 +37,7 @@ void kr_config_defaults(kr_config *config)
     config->audio.kind = KR_BACKEND_AUTO;
     config->audio.sample_rate = 48000;
     config->audio.block_size = 256;
+    config->audio.inputs = 2;
     const char *env_socket = getenv("KRACH_SOCKET");
     if (env_socket && *env_socket)
         snprintf(config->socket_path, sizeof config->socket_path, "%s", env_socket);
@@ -105,6 +106,7 @@ static void watch_audio_clock(kr_engine *engine)
 void kr_engine_collect(kr_engine *engine)
 {
     watch_audio_clock(engine);
+    kr_recorder_drain(engine);
     kr_rt_note note;
     while (kr_ring_pop(&engine->rt.notes, &note)) {
         char text[512];
@@ -390,6 +392,11 @@ bool kr_engine_is_offline(const kr_engine *engine)
 
 void kr_engine_close(kr_engine *engine)
 {
+    if (engine->recorder.file) { /* an unfinished recording is still a valid file */
+        uint64_t frames, dropped;
+        kr_error error = {0};
+        kr_recorder_stop(engine, &frames, &dropped, &error);
+    }
     if (engine->audio_running) {
         kr_backend_stop(&engine->backend);
         engine->audio_running = false;

@@ -32,6 +32,7 @@ static void usage(FILE *out)
         "  --block-size FRAMES    default 256\n"
         "  --device NAME|INDEX    output device (PortAudio)\n"
         "  --audio-api NAME       PortAudio host API, e.g. ALSA or JACK\n"
+        "  --inputs N             audio input channels to open (default 2; 0 = none)\n"
         "  --test-faults          allow fault injection (tests only)\n"
         "  --record-events        log every applied event for 'applied_events' (tests only)\n"
         "  --version, --help\n");
@@ -135,6 +136,8 @@ static int parse_args(int argc, char **argv, kr_config *cfg)
             cfg->audio.device = v;
         } else if (!strcmp(a, "--audio-api")) {
             cfg->audio.audio_api = v;
+        } else if (!strcmp(a, "--inputs")) {
+            rc = parse_int(a, v, 0, KR_MAX_NODE_INPUTS, &cfg->audio.inputs);
         } else {
             fprintf(stderr, "krach-engine: unknown option %s (see --help)\n", a);
             return -1;

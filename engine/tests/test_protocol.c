@@ -252,7 +252,7 @@ static void test_status_fields_and_types(kr_engine *e)
     CHECK(int_field(r, "clients") == 0);
     CHECK(json_is_real(json_object_get(r, "master")));
     CHECK(json_is_array(json_object_get(r, "nodes")));
-    CHECK(json_object_size(r) == 19); /* id, ok and the 14 documented fields */
+    CHECK(json_object_size(r) == 21); /* id, ok and the 14 documented fields */
     json_decref(r);
 }
 

@@ -29,11 +29,13 @@ typedef struct kr_backend_options {
     int block_size;
     const char *device;     /* NULL: default; an index or a name substring */
     const char *audio_api;  /* NULL: default; a host API name substring */
+    int inputs;             /* input channels to open (0: none), when the device has them */
 } kr_backend_options;
 
 typedef struct kr_backend {
     kr_backend_kind kind;   /* what actually runs (never AUTO) */
     char device[128];       /* device name, "none" for null/offline */
+    int input_channels;     /* input channels actually open (0: none) */
     char fallback_reason[256]; /* why AUTO fell back to null, or "" */
     bool stalled;           /* set by the engine when the device stopped calling
                              * back: stopping then leaves the device alone */

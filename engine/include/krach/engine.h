@@ -16,6 +16,7 @@
 #include "krach/graph.h"
 #include "krach/error.h"
 #include "krach/log.h"
+#include "krach/recorder.h"
 #include "krach/rt.h"
 #include "krach/scheduler.h"
 #include "krach/tone.h"
@@ -64,6 +65,7 @@ typedef struct kr_engine {
     int dead_node_count;
     int batch_depth;            /* > 0: graph changes wait for the batch's end */
     bool publish_due;
+    kr_recorder recorder;       /* kr.record */
     struct json_t *scenes;      /* name → saved state (cmd_state.c), or NULL */
     kr_rt_command *batch_cmds;  /* commands held back until the batch's end */
     int batch_count, batch_cap;

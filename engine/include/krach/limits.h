@@ -19,6 +19,7 @@
 #define KR_RT_NOTES        256                /* log notes in flight from the audio thread */
 #define KR_RT_EVENTS       16384              /* timed events waiting on the audio thread */
 #define KR_RT_APPLIED      65536              /* applied-event records (tests) in flight */
+#define KR_RT_RECORDING    (1 << 19)          /* recorder ring, frames (~11 s at 48 kHz) */
 #define KR_MIN_SAMPLE_RATE 8000
 #define KR_MAX_SAMPLE_RATE 384000
 #define KR_MAX_RENDER_SECONDS (24.0 * 3600.0) /* one render request */

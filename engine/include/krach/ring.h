@@ -31,6 +31,12 @@ void kr_ring_free(kr_ring *ring);
 bool kr_ring_push(kr_ring *ring, const void *item);
 /* Copies the oldest item out. Returns false when the ring is empty. */
 bool kr_ring_pop(kr_ring *ring, void *item);
+/* Copies up to n items in (as many as fit) with one publication; returns how
+ * many went in. */
+size_t kr_ring_push_many(kr_ring *ring, const void *items, size_t n);
+/* Copies up to n items out; returns how many came out. */
+size_t kr_ring_pop_many(kr_ring *ring, void *items, size_t n);
+
 /* Items waiting; exact for the consumer, a lower bound for the producer. */
 size_t kr_ring_count(kr_ring *ring);
 /* Free slots; exact for the producer, a lower bound for the consumer. */

@@ -32,7 +32,8 @@ typedef enum kr_rt_command_type {
     KR_RT_FORGET_NODE,    /* ptr: a node about to leave: drop its events and automations */
     KR_RT_SET_ROUTE_LEVEL,/* ptr: kr_route (live), value: level target */
     KR_RT_SET_AUDIBLE,    /* ptr: kr_node (live), value: 1 heard, 0 muted */
-    KR_RT_BATCH           /* ptr: index commands to apply together (then retired) */
+    KR_RT_BATCH,          /* ptr: index commands to apply together (then retired) */
+    KR_RT_RECORD          /* index 1: copy the output into `recording` from now; 0: stop */
 } kr_rt_command_type;
 
 typedef struct kr_rt_command {
@@ -80,10 +81,18 @@ typedef struct kr_rt {
     kr_automations automations; /* audio thread: controls it moves itself */
     bool record_events;     /* tests: report every applied event through `applied` */
     kr_ring applied;        /* audio → server: kr_applied_event */
+    kr_ring recording;      /* audio → server: output frames while recording */
+    bool recording_on;      /* audio thread */
     float master;           /* audio thread: smoothed master gain */
     float master_target;
     float master_coef;
     float *mix;             /* KR_MAX_BLOCK * channels scratch */
+    /* Audio input of the current callback (set by the backend around
+     * kr_rt_process; NULL when there is none) and where the slice being
+     * rendered starts in it. */
+    const float *input;
+    int input_channels;
+    unsigned long input_offset;
     /* Read by any thread (relaxed atomics; they are statistics). */
     atomic_uint_fast64_t frames;     /* frames processed since start */
     atomic_uint_fast64_t xruns;      /* deadlines missed (reported by backends) */
@@ -91,6 +100,8 @@ typedef struct kr_rt {
     atomic_uint_fast32_t cpu_load_permille; /* smoothed, 0..1000+ */
     atomic_uint_fast64_t late_events;    /* applied after their sample (queued too late) */
     atomic_uint_fast64_t dropped_events; /* lost because the event queue was full */
+    atomic_uint_fast64_t recorded_frames;/* frames handed to the recorder */
+    atomic_uint_fast64_t dropped_frames; /* frames lost because the recorder fell behind */
     uint64_t nonfinite_reported;     /* audio thread: last count noted */
     uint64_t nonfinite_report_frame; /* audio thread: frame of that note */
 } kr_rt;

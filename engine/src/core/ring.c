@@ -66,3 +66,41 @@ size_t kr_ring_space(kr_ring *ring)
 {
     return ring->capacity - kr_ring_count(ring);
 }
+
+size_t kr_ring_push_many(kr_ring *ring, const void *items, size_t n)
+{
+    size_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+    size_t room = ring->capacity - (head - tail);
+    if (n > room)
+        n = room;
+    const unsigned char *src = items;
+    for (size_t done = 0; done < n;) {
+        /* Up to the end of the storage, then wrap. */
+        size_t slot = (head + done) & (ring->capacity - 1);
+        size_t run = ring->capacity - slot < n - done ? ring->capacity - slot : n - done;
+        memcpy(ring->items + slot * ring->item_size, src + done * ring->item_size,
+               run * ring->item_size);
+        done += run;
+    }
+    atomic_store_explicit(&ring->head, head + n, memory_order_release);
+    return n;
+}
+
+size_t kr_ring_pop_many(kr_ring *ring, void *items, size_t n)
+{
+    size_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+    size_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+    if (n > head - tail)
+        n = head - tail;
+    unsigned char *dst = items;
+    for (size_t done = 0; done < n;) {
+        size_t slot = (tail + done) & (ring->capacity - 1);
+        size_t run = ring->capacity - slot < n - done ? ring->capacity - slot : n - done;
+        memcpy(dst + done * ring->item_size, ring->items + slot * ring->item_size,
+               run * ring->item_size);
+        done += run;
+    }
+    atomic_store_explicit(&ring->tail, tail + n, memory_order_release);
+    return n;
+}

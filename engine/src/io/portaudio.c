@@ -17,12 +17,13 @@ static int pa_callback(const void *input, void *output, unsigned long frames,
                        const PaStreamCallbackTimeInfo *time_info,
                        PaStreamCallbackFlags status, void *user)
 {
-    (void)input;
     (void)time_info;
     pa_output *pa = user;
-    if (status & (paOutputUnderflow | paOutputOverflow))
+    if (status & (paOutputUnderflow | paOutputOverflow | paInputOverflow))
         kr_rt_count_xrun(pa->rt);
+    pa->rt->input = input; /* interleaved, rt->input_channels wide, or NULL */
     kr_rt_process(pa->rt, output, frames);
+    pa->rt->input = NULL;
     return paContinue;
 }
 
@@ -116,9 +117,26 @@ int kr_portaudio_start(kr_backend *backend, const kr_backend_options *options, k
         goto fail;
     }
     pa->rt = rt;
+    /* Input from the same device when it has some and inputs were asked for
+     * (JACK's "system" has both; a plain output device has none). */
+    int inputs = options->inputs < info->maxInputChannels ? options->inputs
+                                                          : info->maxInputChannels;
+    PaStreamParameters in = {
+        .device = dev,
+        .channelCount = inputs,
+        .sampleFormat = paFloat32,
+        .suggestedLatency = info->defaultLowInputLatency,
+    };
+    rt->input_channels = inputs > 0 ? inputs : 0;
     /* paClipOff: the safety stage already keeps every sample within ±1. */
-    pe = Pa_OpenStream(&pa->stream, NULL, &out, options->sample_rate,
+    pe = Pa_OpenStream(&pa->stream, inputs > 0 ? &in : NULL, &out, options->sample_rate,
                        (unsigned long)options->block_size, paClipOff, pa_callback, pa);
+    if (pe != paNoError && inputs > 0) { /* fall back to output only */
+        rt->input_channels = 0;
+        pa->stream = NULL;
+        pe = Pa_OpenStream(&pa->stream, NULL, &out, options->sample_rate,
+                           (unsigned long)options->block_size, paClipOff, pa_callback, pa);
+    }
     if (pe == paNoError)
         pe = Pa_StartStream(pa->stream);
     if (pe != paNoError) {
@@ -131,10 +149,11 @@ int kr_portaudio_start(kr_backend *backend, const kr_backend_options *options, k
     }
     backend->kind = KR_BACKEND_PORTAUDIO;
     backend->impl = pa;
+    backend->input_channels = rt->input_channels;
     snprintf(backend->device, sizeof backend->device, "%s", info->name);
-    kr_logf(log, KR_LOG_INFO, "portaudio backend: '%s' (%s), %d Hz, %d-frame blocks",
+    kr_logf(log, KR_LOG_INFO, "portaudio backend: '%s' (%s), %d Hz, %d-frame blocks, %d inputs",
             info->name, Pa_GetHostApiInfo(info->hostApi)->name, options->sample_rate,
-            options->block_size);
+            options->block_size, rt->input_channels);
     return 0;
 fail:
     Pa_Terminate();

@@ -24,6 +24,7 @@ int kr_rt_init(kr_rt *rt, double sample_rate, int channels, float master)
         kr_ring_init(&rt->retired, sizeof(kr_rt_retired), KR_RT_QUEUE) ||
         kr_ring_init(&rt->notes, sizeof(kr_rt_note), KR_RT_NOTES) ||
         kr_ring_init(&rt->applied, sizeof(kr_applied_event), KR_RT_APPLIED) ||
+        kr_ring_init(&rt->recording, (size_t)channels * sizeof(float), KR_RT_RECORDING) ||
         kr_event_queue_init(&rt->events, KR_RT_EVENTS)) {
         kr_rt_free(rt);
         return -1;
@@ -37,6 +38,7 @@ void kr_rt_free(kr_rt *rt)
     kr_ring_free(&rt->retired);
     kr_ring_free(&rt->notes);
     kr_ring_free(&rt->applied);
+    kr_ring_free(&rt->recording);
     kr_event_queue_free(&rt->events);
     free(rt->mix);
     rt->mix = NULL;
@@ -142,6 +144,9 @@ static void apply_command(kr_rt *rt, const kr_rt_command *command)
             node->type->swap(node, cmd.payload, rt);
             break;
         }
+        case KR_RT_RECORD:
+            rt->recording_on = cmd.index != 0;
+            break;
         case KR_RT_BATCH: {
             /* One batch, one block boundary: everything changes at once. */
             const kr_rt_command *list = cmd.ptr;
@@ -188,6 +193,14 @@ static void render_slice(kr_rt *rt, float *out, unsigned frames)
     size_t bad = kr_safety_process(out, n);
     if (bad)
         atomic_fetch_add_explicit(&rt->nonfinite, bad, memory_order_relaxed);
+    if (rt->recording_on) {
+        /* What the speakers get goes to the recorder; a full ring (the
+         * writer fell behind) loses frames, counted, never blocks. */
+        size_t kept = kr_ring_push_many(&rt->recording, out, frames);
+        atomic_fetch_add_explicit(&rt->recorded_frames, kept, memory_order_relaxed);
+        if (kept < frames)
+            atomic_fetch_add_explicit(&rt->dropped_frames, frames - kept, memory_order_relaxed);
+    }
 }
 
 /* Applies every queued event due at or before `now`. */
@@ -228,6 +241,7 @@ void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
         const kr_timed_event *next = kr_event_queue_peek(&rt->events);
         if (next && next->sample - now < (int64_t)slice)
             slice = (unsigned long)(next->sample - now);
+        rt->input_offset = done;
         render_slice(rt, out + done * (unsigned long)rt->channels, (unsigned)slice);
         done += slice;
     }

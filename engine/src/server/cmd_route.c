@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fields.h"
+#include "krach/input_node.h"
 #include "request.h"
 
 static kr_node *named_node(kr_request *req, const char *field)
@@ -141,4 +142,35 @@ int kr_cmd_mixer(kr_request *req)
     }
     json_object_set_new(req->reply, "nodes", names);
     return kr_engine_apply_mixer(e, &req->error);
+}
+
+/* A node playing one channel of the audio input. */
+int kr_cmd_input_add(kr_request *req)
+{
+    const char *name;
+    long long channel = 0;
+    double gain = 0.5;
+    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
+        kr_field_integer(req->json, req->cmd, "channel", false, 0, 63, &channel,
+                         &req->error) < 0 ||
+        kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain, &req->error) < 0)
+        return -1;
+    kr_engine *e = req->engine;
+    kr_node *node = kr_input_node_create(name, e->rt.sample_rate, (float)gain, (int)channel);
+    if (!node) {
+        kr_error_set(&req->error, "io_error", "out of memory creating input '%s'", name);
+        return -1;
+    }
+    if (kr_engine_add_node(e, node, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "name", json_string(name));
+    json_object_set_new(req->reply, "channel", json_integer(channel));
+    json_object_set_new(req->reply, "inputs", json_integer(e->backend.input_channels));
+    if (channel >= e->backend.input_channels)
+        json_object_set_new(req->reply, "warning",
+                            json_string(e->backend.input_channels
+                                            ? "the device has fewer input channels: silent"
+                                            : "this engine has no audio input (null or offline "
+                                              "backend, or a device without inputs): silent"));
+    return 0;
 }

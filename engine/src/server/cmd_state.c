@@ -8,6 +8,7 @@
 
 #include "fields.h"
 #include "krach/dsp_node.h"
+#include "krach/input_node.h"
 #include "request.h"
 
 static json_t *time_json(kr_rat t)
@@ -31,6 +32,8 @@ static json_t *session_state(kr_engine *e)
                                  node->type->kind, "gain", node->gain_setting, "muted",
                                  node->muted, "soloed", node->soloed);
         kr_dsp_model *model = kr_dsp_node_model(node);
+        if (kr_node_is_input(node))
+            json_object_set_new(item, "channel", json_integer(kr_input_node_channel(node)));
         if (model) {
             json_object_set_new(item, "count", json_integer(model->voices));
             json_error_t jerr;
@@ -143,5 +146,29 @@ int kr_cmd_scenes(kr_request *req)
     json_object_foreach(scene_store(req->engine), key, value)
         json_array_append_new(names, json_string(key));
     json_object_set_new(req->reply, "scenes", names);
+    return 0;
+}
+
+int kr_cmd_record(kr_request *req)
+{
+    const char *path, *subtype = NULL;
+    if (kr_field_string(req->json, req->cmd, "path", true, &path, &req->error) < 0 ||
+        kr_field_string(req->json, req->cmd, "subtype", false, &subtype, &req->error) < 0 ||
+        kr_recorder_start(req->engine, path, subtype, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "path", json_string(path));
+    return 0;
+}
+
+int kr_cmd_record_stop(kr_request *req)
+{
+    uint64_t frames, dropped;
+    char path[sizeof req->engine->recorder.path];
+    snprintf(path, sizeof path, "%s", req->engine->recorder.path);
+    if (kr_recorder_stop(req->engine, &frames, &dropped, &req->error))
+        return -1;
+    json_object_set_new(req->reply, "path", json_string(path));
+    json_object_set_new(req->reply, "frames", json_integer((json_int_t)frames));
+    json_object_set_new(req->reply, "dropped", json_integer((json_int_t)dropped));
     return 0;
 }

@@ -34,6 +34,7 @@ static int cmd_status(request *req)
     json_object_set_new(r, "sample_rate", json_integer((json_int_t)e->rt.sample_rate));
     json_object_set_new(r, "block_size", json_integer(e->config.audio.block_size));
     json_object_set_new(r, "channels", json_integer(e->rt.channels));
+    json_object_set_new(r, "input_channels", json_integer(e->backend.input_channels));
     json_object_set_new(r, "uptime", json_real(kr_engine_uptime(e)));
     json_object_set_new(r, "frames",
                         json_integer((json_int_t)atomic_load(&e->rt.frames)));
@@ -41,6 +42,8 @@ static int cmd_status(request *req)
                         json_real((double)atomic_load(&e->rt.cpu_load_permille) / 1000.0));
     json_object_set_new(r, "xruns", json_integer((json_int_t)atomic_load(&e->rt.xruns)));
     json_object_set_new(r, "stalled", json_boolean(e->backend.stalled));
+    json_object_set_new(r, "recording", e->recorder.file ? json_string(e->recorder.path)
+                                                          : json_null());
     json_object_set_new(r, "late_events",
                         json_integer((json_int_t)atomic_load(&e->rt.late_events)));
     json_object_set_new(r, "dropped_events",
@@ -171,6 +174,7 @@ static int prepare_render(void *ctx, int64_t until)
 {
     kr_engine *engine = ctx;
     kr_error error = {0};
+    kr_engine_collect(engine); /* e.g. drain the recorder between chunks */
     if (kr_scheduler_advance(engine, until, &error)) {
         kr_logf(engine->log, KR_LOG_ERROR, "render: %s", error.message);
         return -1;
@@ -290,6 +294,8 @@ static const struct {
     {"unsolo", kr_cmd_mixer},         {"batch", kr_cmd_batch},
     {"state", kr_cmd_state},          {"scene_save", kr_cmd_scene_save},
     {"scene_get", kr_cmd_scene_get},  {"scenes", kr_cmd_scenes},
+    {"record", kr_cmd_record},        {"record_stop", kr_cmd_record_stop},
+    {"input_add", kr_cmd_input_add},
     {"query", kr_cmd_query},
 };
 

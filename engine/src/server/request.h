@@ -50,6 +50,7 @@ int kr_cmd_connect(kr_request *req);
 int kr_cmd_unsend(kr_request *req);
 int kr_cmd_routing(kr_request *req);
 int kr_cmd_mixer(kr_request *req); /* mute, unmute, solo, unsolo */
+int kr_cmd_input_add(kr_request *req);
 /* The nodes `name` stands for (itself, or the group "name/…"); 0 + error. */
 int kr_request_group(kr_request *req, const char *name, kr_node **nodes);
 
@@ -58,6 +59,8 @@ int kr_cmd_state(kr_request *req);
 int kr_cmd_scene_save(kr_request *req);
 int kr_cmd_scene_get(kr_request *req);
 int kr_cmd_scenes(kr_request *req);
+int kr_cmd_record(kr_request *req);
+int kr_cmd_record_stop(kr_request *req);
 
 /* cmd_batch.c */
 int kr_cmd_batch(kr_request *req);
