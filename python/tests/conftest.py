@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from e2e_support import Engine, child_env, engine_binary, remove_tree, short_tempdir  # noqa: E402
+from e2e_support import Engine, Jack, child_env, engine_binary, remove_tree, short_tempdir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +105,20 @@ def offline_session(offline_engine: Engine) -> Iterator[object]:
 
     with Session(offline_engine.client()) as kr:
         yield kr
+
+
+@pytest.fixture
+def jack(tmp_path: Path, engine_home: Path) -> Iterator[Jack]:
+    """A private jackd (dummy driver, see `e2e_support.Jack`), stopped at teardown.
+
+    Put it before `start_engine` in a test's arguments, so that pytest tears it
+    down after the engine: an engine whose JACK server vanishes cannot stop.
+    """
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (Debian package jackd2)")
+    server = Jack(tmp_path, engine_home)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -293,6 +293,73 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+# ---- a JACK server (jackd, dummy driver) ---------------------------------------
+
+# The engine keeps its default 256-frame blocks. JACK runs with 1024-frame
+# periods (PortAudio adapts, calling the engine 4 times per JACK cycle):
+# jackd's dummy driver is itself a timer loop, and in a non-real-time jackd on
+# a virtual machine it misses 5.3 ms (256-frame) deadlines on its own
+# ("JackTimedDriver::Process XRun" in its output) a few times per second,
+# which every JACK client then sees as an xrun whatever it does. With 21 ms
+# periods it does not, so a test that finds xruns == 0 measures the engine.
+JACK_PERIOD = 1024
+
+
+class Jack:
+    def __init__(self, tmp: Path, home: Path) -> None:
+        self.name = f"krach-test-{os.getpid()}-{time.monotonic_ns() % 100000}"
+        self.env = child_env(home, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1",
+                             JACK_NO_START_SERVER="1")
+        self.out_path = tmp / "jackd.out"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.out_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy",
+                 "-r", str(SAMPLE_RATE), "-p", str(JACK_PERIOD)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + 5.0
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"jackd exited with {self.proc.returncode}:\n"
+                                     f"{tail(self.out_path)}")
+            if self.lsp().returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"jackd did not answer jack_lsp within 5 s:\n"
+                                     f"{tail(self.out_path)}")
+            time.sleep(0.1)
+
+    def lsp(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["jack_lsp", *args], env=self.env, capture_output=True, text=True,
+                              timeout=10)
+
+    def connections(self) -> dict[str, list[str]]:
+        """Every port and what it is connected to (`jack_lsp -c`)."""
+        graph: dict[str, list[str]] = {}
+        port = ""
+        for line in self.lsp("-c").stdout.splitlines():
+            if line.startswith((" ", "\t")):
+                graph[port].append(line.strip())
+            elif line:
+                port = line
+                graph[port] = []
+        return graph
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
 # ---- sound analysis -----------------------------------------------------------
 
 

@@ -8,15 +8,13 @@ rate) and run without dropouts.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e_support import SAMPLE_RATE, Engine, child_env, run_engine_to_exit, tail
+from e2e_support import SAMPLE_RATE, Engine, Jack, child_env, run_engine_to_exit, tail
 
 RATE_TOLERANCE = 0.10
 
@@ -80,82 +78,8 @@ def test_portaudio_with_an_unknown_audio_api_fails_clearly(engine_bin: str, engi
 
 # ---- JACK --------------------------------------------------------------------------
 
-# The engine keeps its default 256-frame blocks. JACK runs with 1024-frame
-# periods (PortAudio adapts, calling the engine 4 times per JACK cycle):
-# jackd's dummy driver is itself a timer loop, and in a non-real-time jackd on
-# a virtual machine it misses 5.3 ms (256-frame) deadlines on its own
-# ("JackTimedDriver::Process XRun" in its output) a few times per second,
-# which every JACK client then sees as an xrun whatever it does. With 21 ms
-# periods it does not, so xruns == 0 below measures the engine.
-JACK_PERIOD = 1024
-
-
-class Jack:
-    def __init__(self, tmp: Path, home: Path) -> None:
-        self.name = f"krach-test-{os.getpid()}-{time.monotonic_ns() % 100000}"
-        self.env = child_env(home, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1",
-                             JACK_NO_START_SERVER="1")
-        self.out_path = tmp / "jackd.out"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with open(self.out_path, "wb") as out:
-            self.proc = subprocess.Popen(
-                ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy",
-                 "-r", str(SAMPLE_RATE), "-p", str(JACK_PERIOD)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + 5.0
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"jackd exited with {self.proc.returncode}:\n"
-                                     f"{tail(self.out_path)}")
-            if self.lsp().returncode == 0:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"jackd did not answer jack_lsp within 5 s:\n"
-                                     f"{tail(self.out_path)}")
-            time.sleep(0.1)
-
-    def lsp(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["jack_lsp", *args], env=self.env, capture_output=True, text=True,
-                              timeout=10)
-
-    def connections(self) -> dict[str, list[str]]:
-        """Every port and what it is connected to (`jack_lsp -c`)."""
-        graph: dict[str, list[str]] = {}
-        port = ""
-        for line in self.lsp("-c").stdout.splitlines():
-            if line.startswith((" ", "\t")):
-                graph[port].append(line.strip())
-            elif line:
-                port = line
-                graph[port] = []
-        return graph
-
-    def stop(self) -> int | None:
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
-@pytest.fixture
-def jack(tmp_path: Path, engine_home: Path):
-    if shutil.which("jackd") is None:
-        pytest.skip("jackd is not installed (Debian package jackd2)")
-    server = Jack(tmp_path, engine_home)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
+# The server and its `jack` fixture live in e2e_support.py and conftest.py (shared
+# with test_e2e_timing.py).
 
 # `jack` comes before `start_engine` in the arguments so that pytest tears it
 # down after the engine: an engine whose JACK server vanishes cannot stop
@@ -179,11 +103,15 @@ def test_portaudio_on_jack_keeps_time_without_xruns(jack: Jack, start_engine):
     assert second["xruns"] == 0, f"{second['xruns']} xruns{diag}"
     assert second["nonfinite"] == 0
 
-    # The engine is a JACK client with two output ports, wired to the (dummy) speakers.
+    # The engine is a JACK client with two output ports wired to the (dummy)
+    # speakers and two input ports fed by the (dummy) capture ports.
     graph = jack.connections()
     ours = sorted(port for port in graph if not port.startswith("system:"))
-    assert len(ours) == 2, graph
-    assert [graph[port] for port in ours] == [["system:playback_1"], ["system:playback_2"]]
+    outs = [port for port in ours if ":out_" in port]
+    ins = [port for port in ours if ":in_" in port]
+    assert len(outs) == 2 and len(ins) == 2, graph
+    assert [graph[port] for port in outs] == [["system:playback_1"], ["system:playback_2"]]
+    assert [graph[port] for port in ins] == [["system:capture_1"], ["system:capture_2"]]
 
     # Stop the engine first (exit status 0, checked here), then the server.
     assert engine.stop() == 0, engine.diagnostics()

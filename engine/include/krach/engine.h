@@ -54,6 +54,12 @@ typedef struct kr_engine {
     uint64_t watch_frames;
     double watch_since;
     bool shutdown_requested;
+    /* render "cycles": where the last such render aimed, so that a chain of
+     * them (kr.wait(bars=…)) counts from the exact bar, not from the sample
+     * after it (which is a little later when bars are not whole samples). */
+    kr_rat render_cycle;
+    int64_t render_cycle_sample;
+    bool has_render_cycle;
     kr_scheduler sched;         /* patterns, tempo and the transport */
     /* Routing (server thread): the live routes, and removed ones waiting to
      * be parked on the graph they leave (routing.c). */

@@ -47,7 +47,7 @@ typedef struct kr_slot {
     kr_rat stop;                     /* … to this one (when `stopping`) */
     bool stopping;
     kr_rat queued_until;             /* cycles already sent */
-    bool resume_offs;                /* after a cancel: re-send the ends of sounding notes */
+    int64_t skip_before;             /* after a cancel: events before this sample still stand */
     bool chord_warned;
 } kr_slot;
 

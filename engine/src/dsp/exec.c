@@ -18,6 +18,7 @@ struct kr_dsp_instance {
     double *ctl_value;         /* current (smoothed) control values */
     double *ctl_target;
     unsigned char *ctl_retrigger; /* a gate re-raised while high: dip for one sample */
+    unsigned char *ctl_played_high; /* gates: the last sample rendered was high */
     double smooth_coef;
     /* smooth_pow[i] = smooth_coef^(i+1): a smoother's whole block in closed
      * form, without the serial multiply-add chain of the recursion. */
@@ -39,7 +40,8 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
     inst->ctl_value = calloc((size_t)controls + 1, sizeof(double));
     inst->ctl_target = calloc((size_t)controls + 1, sizeof(double));
     inst->ctl_retrigger = calloc((size_t)controls + 1, 1);
-    if (!inst->ctl_retrigger || (program->state_bytes && !inst->state) || !inst->mem_cells || !inst->storage ||
+    inst->ctl_played_high = calloc((size_t)controls + 1, 1);
+    if (!inst->ctl_retrigger || !inst->ctl_played_high || (program->state_bytes && !inst->state) || !inst->mem_cells || !inst->storage ||
         !inst->slot || !inst->uniform || !inst->ctl_value || !inst->ctl_target) {
         free(inst->state);
         free(inst->mem_cells);
@@ -49,6 +51,7 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
         free(inst->ctl_value);
         free(inst->ctl_target);
         free(inst->ctl_retrigger);
+        free(inst->ctl_played_high);
         free(inst);
         return NULL;
     }
@@ -88,6 +91,7 @@ void kr_dsp_instance_destroy(kr_dsp_instance *inst)
     free(inst->ctl_value);
     free(inst->ctl_target);
     free(inst->ctl_retrigger);
+    free(inst->ctl_played_high);
     free(inst);
 }
 
@@ -100,13 +104,16 @@ void kr_dsp_instance_set_control(kr_dsp_instance *inst, int index, double value,
 {
     if (index < 0 || index >= inst->program->control_count)
         return;
-    /* A note that starts while the gate is still high must still be an onset:
-     * the gate drops to 0 for one sample so envelopes see a rising edge. */
-    /* (Also when the gate fell and rose again at the same sample: the last
-     * block still played it high, so without a dip nothing would restart.) */
-    if (!immediate && inst->program->controls[index].gate && value > 0.0 &&
-        (inst->ctl_target[index] > 0.0 || inst->ctl_value[index] > 0.0))
-        inst->ctl_retrigger[index] = 1;
+    /* A note that starts while the gate is high must still be an onset: the
+     * gate drops to 0 for one sample so envelopes see a rising edge. "High"
+     * is what was last *played*: a gate-off and the next gate-on on the same
+     * sample (back-to-back notes) leave no sample at 0 otherwise. */
+    if (inst->program->controls[index].gate && !immediate) {
+        if (value > 0.0 && (inst->ctl_target[index] > 0.0 || inst->ctl_played_high[index]))
+            inst->ctl_retrigger[index] = 1;
+        else if (value <= 0.0)
+            inst->ctl_retrigger[index] = 0;
+    }
     inst->ctl_target[index] = value;
     if (immediate || inst->program->controls[index].gate)
         inst->ctl_value[index] = value;
@@ -133,9 +140,12 @@ static void run_control(kr_dsp_instance *inst, const kr_step *st, unsigned n)
         for (unsigned i = 1; i < n; i++)
             out[i] = (float)target;
         inst->ctl_value[st->index] = target;
+        inst->ctl_played_high[st->index] = n > 1 && target > 0.0;
         inst->uniform[st->out] = 0;
         return;
     }
+    if (ctl->gate)
+        inst->ctl_played_high[st->index] = target > 0.0;
     if (ctl->gate || fabs(value - target) <= eps) {
         inst->ctl_value[st->index] = target;
         out[0] = (float)target;

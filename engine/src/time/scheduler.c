@@ -116,6 +116,8 @@ static int play_note(kr_engine *engine, kr_slot *slot, kr_node *node, kr_dsp_mod
     int64_t off = kr_transport_sample_at(t, end_cycle, &overflow);
     if (time_error(overflow, error))
         return -1;
+    if (on < slot->skip_before)
+        return 0; /* queued before a cancel that did not reach it: it stands */
     bool stolen;
     int voice = allocate_voice(model, on, &stolen);
     kr_voice_note *held = &model->notes[voice];
@@ -220,7 +222,9 @@ static int run_control_slot(kr_engine *engine, kr_slot *slot, kr_node *node, int
             continue;
         kr_rat at = kr_rat_add(ev->whole.begin, slot->origin, &overflow);
         int64_t sample = kr_transport_sample_at(t, at, &overflow);
-        if (time_error(overflow, error) ||
+        if (time_error(overflow, error))
+            return -1;
+        if (sample >= slot->skip_before &&
             send_event(engine, sample, node, -1, index, v, slot->tag, error))
             return -1;
     }
@@ -230,6 +234,8 @@ static int run_control_slot(kr_engine *engine, kr_slot *slot, kr_node *node, int
      * the result does not depend on how the work was cut into windows. */
     int64_t first = kr_transport_sample_at(t, lo, &overflow);
     int64_t last = kr_transport_sample_at(t, hi, &overflow);
+    if (first < slot->skip_before)
+        first = slot->skip_before;
     int64_t g = (first + KR_SCHED_GRID - 1) / KR_SCHED_GRID * KR_SCHED_GRID;
     for (; g < last && !overflow; g += KR_SCHED_GRID) {
         kr_rat c0 = kr_transport_cycle_at(t, g, &overflow);
@@ -302,11 +308,11 @@ void kr_scheduler_tick(kr_engine *engine)
 /* ---- changes ----------------------------------------------------------------- */
 
 /* Releases the notes a slot holds at `at` (notes ending before `at` keep
- * their gate-off); `at` < 0 means "re-send the gate-off of every note still
- * sounding, at its own end" (after a cancel removed them). */
-static int release_notes(kr_engine *engine, kr_slot *slot, int64_t at, kr_error *error)
+ * their gate-off). With `at` < 0, re-sends the gate-off of every note ending
+ * at or after `from` at its own end: a cancel from `from` removed them. */
+static int release_notes(kr_engine *engine, kr_slot *slot, int64_t at, int64_t from,
+                         kr_error *error)
 {
-    int64_t audio = (int64_t)atomic_load(&engine->rt.frames);
     kr_node *node = kr_engine_find(engine, slot->node);
     kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
     if (!model || slot->control[0])
@@ -317,7 +323,7 @@ static int release_notes(kr_engine *engine, kr_slot *slot, int64_t at, kr_error 
         if (n->tag != slot->tag)
             continue;
         int64_t when = at >= 0 ? at : n->end_sample;
-        if ((at >= 0 && n->end_sample < at) || (at < 0 && n->end_sample <= audio))
+        if ((at >= 0 && n->end_sample < at) || (at < 0 && n->end_sample < from))
             continue;
         if (gate >= 0 && send_event(engine, when, node, v, gate, 0.0, slot->tag, error))
             return -1;
@@ -379,8 +385,10 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
     }
     bool overflow = false;
     int64_t now = kr_scheduler_now(engine);
-    kr_rat boundary = kr_rat_int(kr_rat_ceil(kr_transport_cycle_at(&s->transport, now,
-                                                                    &overflow)));
+    /* The first bar line that sounds at or after `now`: the smallest whole c
+     * with ceil(sample(c)) >= now, i.e. sample(c) > now - 1. */
+    kr_rat boundary = kr_rat_int(
+        kr_rat_floor(kr_transport_cycle_at(&s->transport, now - 1, &overflow)) + 1);
     int64_t boundary_sample = kr_transport_sample_at(&s->transport, boundary, &overflow);
     if (time_error(overflow, error))
         goto fail;
@@ -394,7 +402,7 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
         old->stopping = true;
         old->stop = kr_rat_max(boundary, old->start);
         if (send_cancel(engine, old->tag, NULL, -1, boundary_sample, error) ||
-            release_notes(engine, old, boundary_sample, error))
+            release_notes(engine, old, boundary_sample, 0, error))
             goto fail;
         if (kr_rat_cmp(old->queued_until, old->stop) > 0)
             old->queued_until = old->stop;
@@ -440,7 +448,7 @@ int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
         if (!target_matches(slot, target))
             continue;
         if (send_cancel(engine, slot->tag, NULL, -1, now, error) ||
-            release_notes(engine, slot, now, error))
+            release_notes(engine, slot, now, 0, error))
             return -1;
         remove_slot(s, i);
         hushed++;
@@ -478,12 +486,15 @@ int kr_scheduler_set_tempo(kr_engine *engine, kr_rat bpm, int meter, kr_error *e
     /* Everything queued from the change on was timed with the old tempo. */
     if (send_cancel(engine, 0, NULL, -1, now, error))
         return -1;
+    /* Re-query from the cycle of the last sample before the change (events
+     * there stand: they were not cancelled) and skip what sounds before it. */
+    kr_rat at = kr_transport_cycle_at(&s->transport, now - 1, &overflow);
     kr_transport_change(&s->transport, now, bpm, meter, &overflow);
-    kr_rat at = kr_transport_cycle_at(&s->transport, now, &overflow);
     for (int i = 0; i < s->slot_count; i++) {
         kr_slot *slot = &s->slots[i];
         if (kr_rat_cmp(slot->queued_until, at) > 0)
             slot->queued_until = at;
+        slot->skip_before = now;
         /* Notes sounding across the change end when their cycle ends, at the
          * new tempo. */
         kr_node *node = kr_engine_find(engine, slot->node);
@@ -493,7 +504,7 @@ int kr_scheduler_set_tempo(kr_engine *engine, kr_rat bpm, int meter, kr_error *e
             if (n->tag == slot->tag && n->end_sample > now)
                 n->end_sample = kr_transport_sample_at(&s->transport, n->end_cycle, &overflow);
         }
-        if (release_notes(engine, slot, -1, error))
+        if (release_notes(engine, slot, -1, now, error))
             return -1;
     }
     if (s->horizon > now)
@@ -517,7 +528,7 @@ void kr_scheduler_node_changed(kr_engine *engine, const char *name, bool removed
         kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
     int64_t audio = (int64_t)atomic_load(&engine->rt.frames);
     bool overflow = false;
-    kr_rat at = kr_transport_cycle_at(&s->transport, audio, &overflow);
+    kr_rat at = kr_transport_cycle_at(&s->transport, audio - 1, &overflow);
     for (int i = s->slot_count - 1; i >= 0; i--) {
         kr_slot *slot = &s->slots[i];
         if (strcmp(slot->node, name) != 0)
@@ -528,7 +539,8 @@ void kr_scheduler_node_changed(kr_engine *engine, const char *name, bool removed
         }
         if (kr_rat_cmp(slot->queued_until, at) > 0)
             slot->queued_until = at;
-        if (release_notes(engine, slot, -1, &error))
+        slot->skip_before = audio;
+        if (release_notes(engine, slot, -1, audio, &error))
             kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
     }
     if (!removed && s->horizon > audio)
