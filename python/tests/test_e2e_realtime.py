@@ -100,7 +100,9 @@ def test_portaudio_on_jack_keeps_time_without_xruns(jack: Jack, start_engine):
     rate = (second["frames"] - first["frames"]) / wall
     assert abs(rate - SAMPLE_RATE) <= RATE_TOLERANCE * SAMPLE_RATE, f"{rate:.0f} frames/s{diag}"
     assert second["frames"] / second["uptime"] == pytest.approx(SAMPLE_RATE, rel=RATE_TOLERANCE)
-    assert second["xruns"] == 0, f"{second['xruns']} xruns{diag}"
+    # Counted from the first reading on: JACK may report one while a new
+    # client joins its graph, which says nothing about the engine.
+    assert second["xruns"] == first["xruns"], f"{second['xruns'] - first['xruns']} xruns{diag}"
     assert second["nonfinite"] == 0
 
     # The engine is a JACK client with two output ports wired to the (dummy)

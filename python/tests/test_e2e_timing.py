@@ -444,6 +444,9 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
     with Session(engine.client()) as kr:
         kr.node("g", gate_probe, gain=1.0)
         kr.tempo = 120
+        # xruns are counted from here: JACK may report some while a client
+        # joins its graph, which says nothing about the engine.
+        xruns_before = kr.status()["xruns"]
         reply = kr.request("play", target="g", pattern=(kr.hit() * 8).ir())
         first = int(F(reply["start"]) * 96_000)
         deadline = time.monotonic() + 15
@@ -458,7 +461,7 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
     late = [e for e in events if e["due"] != e["applied"]]
     assert not late, f"{len(late)} of {len(events)} events applied off their sample: {late[:5]}{diag}"
     assert status["late_events"] == 0 and status["dropped_events"] == 0, status
-    assert status["xruns"] == 0, f"{status['xruns']} xruns{diag}"
+    assert status["xruns"] == xruns_before, f"{status['xruns'] - xruns_before} xruns{diag}"
     ons, offs = gate_times(events, reply["tag"])
     assert len(ons) >= 4 * 4, f"only {len(ons)} notes in 4 s (4 per second)"
     assert ons == [first + 12_000 * k for k in range(len(ons))], first_difference(
