@@ -38,6 +38,8 @@ typedef struct kr_automation {
     double phase0;
     int64_t sample0;
     double rate;            /* phase per sample */
+    bool from_current;      /* a new fade starts from the parameter's present value */
+    bool retime_only;       /* update phase0, sample0, rate of an existing one only */
 } kr_automation;
 
 typedef struct kr_automations {
@@ -46,7 +48,9 @@ typedef struct kr_automations {
 } kr_automations;
 
 /* Audio thread. Adds or replaces the automation of (node, index); shape NONE
- * removes it. False when the set is full. */
+ * removes it. A fade `from_current` reads where the parameter is now (a
+ * pattern or a mod may have moved it) as its start; `retime_only` keeps the
+ * running one's range (a tempo change). False when the set is full. */
 bool kr_automations_set(kr_automations *set, const kr_automation *a);
 void kr_automations_remove_node(kr_automations *set, struct kr_node *node);
 /* Audio thread: applies every automation's value at sample `now`; finished

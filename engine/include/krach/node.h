@@ -24,6 +24,8 @@ typedef struct kr_node_type {
     /* Audio thread: apply parameter `index` (meaning is per kind) to one
      * voice, or to every voice when `voice` is -1. */
     void (*set_param)(kr_node *node, int voice, int index, double value);
+    /* Audio thread, optional: where parameter `index` is heading now. */
+    double (*get_param)(const kr_node *node, int index);
     /* Audio thread, optional: take `payload`, an object the server prepared
      * (e.g. a new DSP instance), in place of what the node holds. Whatever is
      * replaced goes back through kr_rt_retire, now or later, exactly once. */

@@ -115,6 +115,12 @@ static void dsp_set_param(kr_node *node, int voice, int index, double value)
     }
 }
 
+static double dsp_get_param(const kr_node *node, int index)
+{
+    const dsp_state *s = node->state;
+    return kr_dsp_instance_control(s->current->voice[0], index - KR_DSP_PARAM_CONTROL_BASE);
+}
+
 static void dsp_swap(kr_node *node, void *payload, struct kr_rt *rt)
 {
     dsp_state *s = node->state;
@@ -153,6 +159,7 @@ static const kr_node_type dsp_type = {
     .kind = "dsp",
     .process = dsp_process,
     .set_param = dsp_set_param,
+    .get_param = dsp_get_param,
     .swap = dsp_swap,
     .unretired = dsp_unretired,
     .destroy_state = dsp_destroy_state,

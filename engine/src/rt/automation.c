@@ -7,23 +7,42 @@
 
 #define KR_TWO_PI 6.283185307179586
 
+static double present_value(const kr_automation *a)
+{
+    if (a->index == KR_AUTOMATION_GAIN)
+        return a->node->gain_target;
+    if (a->node->type->get_param)
+        return a->node->type->get_param(a->node, a->index);
+    return a->lo;
+}
+
 bool kr_automations_set(kr_automations *set, const kr_automation *a)
 {
     for (int i = 0; i < set->count; i++) {
         kr_automation *it = &set->items[i];
         if (it->node != a->node || it->index != a->index)
             continue;
-        if (a->shape == KR_AUTO_NONE)
+        if (a->shape == KR_AUTO_NONE) {
             *it = set->items[--set->count];
-        else
+        } else if (a->retime_only) {
+            it->phase0 = a->phase0;
+            it->sample0 = a->sample0;
+            it->rate = a->rate;
+        } else {
             *it = *a;
+            if (a->from_current)
+                it->lo = present_value(a);
+        }
         return true;
     }
-    if (a->shape == KR_AUTO_NONE)
+    if (a->shape == KR_AUTO_NONE || a->retime_only)
         return true;
     if (set->count >= KR_AUTOMATIONS)
         return false;
-    set->items[set->count++] = *a;
+    kr_automation *it = &set->items[set->count++];
+    *it = *a;
+    if (a->from_current)
+        it->lo = present_value(a);
     return true;
 }
 

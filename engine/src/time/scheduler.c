@@ -10,7 +10,8 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static int resend_automations(kr_engine *engine, const char *node, int64_t at, kr_error *error);
+static int resend_automations(kr_engine *engine, const char *node, int64_t at, bool forgotten,
+                              kr_error *error);
 static void forget_automation(kr_scheduler *s, int i);
 
 static bool time_error(bool overflow, kr_error *error)
@@ -509,7 +510,7 @@ int kr_scheduler_set_tempo(kr_engine *engine, kr_rat bpm, int meter, kr_error *e
     }
     if (s->horizon > now)
         s->horizon = now;
-    if (time_error(overflow, error) || resend_automations(engine, NULL, now, error))
+    if (time_error(overflow, error) || resend_automations(engine, NULL, now, false, error))
         return -1;
     return 0;
 }
@@ -549,15 +550,20 @@ void kr_scheduler_node_changed(kr_engine *engine, const char *name, bool removed
         if (removed && !strcmp(s->automations[i].node, name))
             forget_automation(s, i);
     /* A new DSP may number its controls differently: send them again. */
-    if (!removed && resend_automations(engine, name, kr_scheduler_now(engine), &error))
+    if (!removed && resend_automations(engine, name, kr_scheduler_now(engine), true, &error))
         kr_logf(engine->log, KR_LOG_ERROR, "scheduler: %s", error.message);
 }
 
 /* ---- automation -------------------------------------------------------------- */
 
+/* How an automation reaches the audio thread: new (a fade starts from
+ * wherever its parameter is then), re-timed after a tempo change (the running
+ * one keeps its range), or sent again after the node forgot it (a new DSP). */
+typedef enum { AUTO_NEW, AUTO_RETIME, AUTO_RESEND } auto_send;
+
 /* Sends `a` to the audio thread with its phase taken at sample `at`. */
 static int send_automation(kr_engine *engine, const kr_sched_automation *a, int64_t at,
-                           kr_error *error)
+                           auto_send how, kr_error *error)
 {
     kr_node *node = kr_engine_find(engine, a->node);
     kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
@@ -585,16 +591,20 @@ static int send_automation(kr_engine *engine, const kr_sched_automation *a, int6
         .sample0 = at,
         .rate = 1.0 / (kr_rat_to_double(a->bars) *
                        kr_rat_to_double(t->current.samples_per_cycle)),
+        .from_current = how == AUTO_NEW && a->shape == KR_AUTO_FADE,
+        .retime_only = how == AUTO_RETIME && a->shape == KR_AUTO_FADE,
     };
     return kr_engine_send(engine, &cmd, error);
 }
 
-static int resend_automations(kr_engine *engine, const char *node, int64_t at, kr_error *error)
+static int resend_automations(kr_engine *engine, const char *node, int64_t at, bool forgotten,
+                              kr_error *error)
 {
     kr_scheduler *s = &engine->sched;
     for (int i = 0; i < s->automation_count; i++)
         if ((!node || !strcmp(s->automations[i].node, node)) &&
-            send_automation(engine, &s->automations[i], at, error))
+            send_automation(engine, &s->automations[i], at, forgotten ? AUTO_RESEND : AUTO_RETIME,
+                            error))
             return -1;
     return 0;
 }
@@ -655,7 +665,7 @@ static int install_automation(kr_engine *engine, kr_sched_automation *a, kr_erro
         s->automation_count++;
     }
     s->automations[i] = *a;
-    return send_automation(engine, a, kr_scheduler_now(engine), error);
+    return send_automation(engine, a, kr_scheduler_now(engine), AUTO_NEW, error);
 }
 
 int kr_scheduler_mod(kr_engine *engine, const char *target, kr_auto_shape shape, double lo,

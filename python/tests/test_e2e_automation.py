@@ -1,0 +1,39 @@
+"""kr.fade starts from where a control *is*, not from where it was last set:
+a pattern or a mod may have moved it since."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from krach import signal as krs
+
+
+def level_probe() -> krs.Signal:
+    """Outputs its `level` control itself, so the rendered file shows the control."""
+    return krs.control("level", 0.5, 0.0, 1.0)
+
+
+def render(kr, path, cycles) -> np.ndarray:
+    kr.render(path, cycles=cycles)
+    audio, _ = sf.read(path, dtype="float32")
+    return audio[:, 0]
+
+
+def test_a_fade_starts_where_a_pattern_left_the_control(offline_session, tmp_path):
+    kr = offline_session
+    kr.tempo = 120                                  # a cycle is 96000 samples
+    node = kr.node("probe", level_probe, gain=1.0)  # level is 0.5 by default
+    node @ ("level", "0.9")                         # a pattern holds it at 0.9
+    held = render(kr, tmp_path / "held.wav", 1)
+    assert abs(held[-1] - 0.9) < 1e-4
+    kr.hush("probe/level")                          # the pattern stops; 0.9 stays
+    kr.fade("probe/level", 0.1, bars=1)
+    fade = render(kr, tmp_path / "fade.wav", 1)
+    # It starts at 0.9 (where the pattern put it), not at 0.5 (the last set value) …
+    assert abs(fade[0] - 0.9) < 0.01, fade[:4]
+    # … never jumps …
+    assert np.max(np.abs(np.diff(fade))) < 0.002
+    # … passes the middle halfway and lands on the target.
+    assert abs(fade[48000] - 0.5) < 0.02
+    after = render(kr, tmp_path / "after.wav", "1/4")
+    assert abs(after[-1] - 0.1) < 1e-4
