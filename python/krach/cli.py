@@ -21,6 +21,7 @@ import json
 import math
 import os
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -131,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--tempo", type=_bpm, metavar="BPM",
                         help="set kr.tempo before the session file runs")
 
+    play = sub.add_parser("play", help="load a session file into the live engine and play it "
+                          "until Ctrl-C")
+    play.add_argument("session", metavar="SESSION.py", help="a Python file using kr, krs and krp")
+
     query = sub.add_parser("query", help="print the events a mini-notation pattern produces")
     query.add_argument("mini", metavar="MINI", help='mini-notation, e.g. "x ~ x [x x]"')
     query.add_argument("--from", dest="begin", type=_time, default=Fraction(0), metavar="A",
@@ -177,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_render(args)
         if args.command == "status":
             return cmd_status(args)
+        if args.command == "play":
+            return cmd_play(args)
         if args.command == "query":
             return cmd_query(args)
         return cmd_repl(args)
@@ -208,6 +215,41 @@ def cmd_repl(args: argparse.Namespace) -> int:
     kr = Session(client)
     try:
         repl.run(kr)
+    finally:
+        kr.close()
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """Run a session file against the live engine (started if needed), then keep
+    playing until Ctrl-C, which stops the patterns and leaves the engine running."""
+    path = Path(args.session)
+    try:
+        code = _compile_session(path)
+    except (OSError, SyntaxError) as err:
+        print(f"krach play: {path}: {_session_error(err) if isinstance(err, SyntaxError) else err}",
+              file=sys.stderr)
+        return 1
+    kr = Session(connect_or_start(args.socket, token=args.token, verbose=True))
+    try:
+        status = kr.status()
+        if status.get("backend") == "null":
+            print("krach: no sound device: the engine runs on a silent clock. Render instead: "
+                  f"krach render {path} -o out.wav --bars 8", file=sys.stderr)
+        try:
+            _run_session(code, path, kr)
+        except (KrachError, ConnectionError, TimeoutError):
+            raise
+        except Exception as err:  # noqa: BLE001 - the musician's own code
+            print(f"krach play: {path} failed:\n{_session_error(err)}", file=sys.stderr)
+            return 1
+        print(f"krach: playing {path} (Ctrl-C stops)", file=sys.stderr)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            kr.stop()
+            print("\nkrach: stopped", file=sys.stderr)
     finally:
         kr.close()
     return 0
