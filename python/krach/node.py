@@ -8,6 +8,8 @@
     bass @ "A2 D3 ~ E2"                   # ... or mini-notation
     bass @ ("cutoff", kr.sine(200, 2000)) # a pattern on one control
     bass @ None                           # hush
+    bass >> (verb, 0.4)                   # send into an effect (see krach.routing)
+    bass.mute(); bass.solo()
     bass.remove()
 
 A handle is only a name and a session: it holds no state of its own, so a
@@ -16,7 +18,6 @@ second handle to the same name (``kr["bass"]``) is just as good.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,12 +48,12 @@ class Node:
 
     @property
     def gain(self) -> float:
-        """Output gain, 0-4; setting it fades there over 20 ms."""
-        return float(self._session.request("node_gain", name=self._name)["gain"])
+        """Output gain, 0-4; setting it fades there over 20 ms (over n bars inside ``kr.transition``)."""
+        return self._session.gain(self._name)
 
     @gain.setter
     def gain(self, value: float) -> None:
-        self._session.request("node_gain", name=self._name, gain=value)
+        self._session.gain(self._name, value)
 
     def __getitem__(self, control: str) -> float:
         """The current value of `control` (``"gain"`` reads the output gain)."""
@@ -63,19 +64,41 @@ class Node:
 
     def __setitem__(self, control: str, value: float) -> None:
         """Set `control`; a value outside its range is clamped, with a warning."""
-        self._set(control, value, stacklevel=3)
+        self._session._set_value(self._name, control, value, stacklevel=3)
 
-    def _set(self, control: str, value: float, stacklevel: int) -> None:
-        if control == GAIN:
-            self.gain = value
-            return
-        reply = self._session.request("control_set", name=self._name, control=control, value=value)
-        if reply.get("clamped"):
-            warnings.warn(
-                f"{self._name}/{control}: {value!r} is outside the control's range; "
-                f"clamped to {reply.get('value')!r}",
-                stacklevel=stacklevel,
-            )
+    def __rshift__(self, target: Any) -> Node:
+        """``node >> fx`` sends this node into the effect `fx` (a `Node` or a name) at unity;
+        ``node >> (fx, 0.4)`` at level 0.4. Returns the target, so ``a >> b >> c`` is a chain.
+        """
+        level = 1.0
+        if isinstance(target, tuple):
+            if len(target) != 2:
+                raise TypeError(f"{self._name} >> (...): write (effect, level), e.g. {self._name} >> (verb, 0.4)")
+            target, level = target
+        if isinstance(target, Node):
+            handle = target
+        elif isinstance(target, str) and target:
+            handle = Node(self._session, target)
+        else:
+            raise TypeError(f"{self._name} >> ...: the target must be a node or a node name, got {target!r}")
+        self._session.connect(self._name, handle.name, level=level)
+        return handle
+
+    def mute(self) -> None:
+        """The same as ``kr.mute(node.name)``."""
+        self._session.mute(self._name)
+
+    def unmute(self) -> None:
+        """The same as ``kr.unmute(node.name)``."""
+        self._session.unmute(self._name)
+
+    def solo(self) -> None:
+        """The same as ``kr.solo(node.name)``."""
+        self._session.solo(self._name)
+
+    def unsolo(self) -> None:
+        """The same as ``kr.unsolo(node.name)``."""
+        self._session.unsolo(self._name)
 
     def __matmul__(self, what: Any) -> Pattern | None:
         """``node @ pattern`` plays a pattern (or mini-notation) on the node and returns it;

@@ -13,8 +13,9 @@ this span?". Nothing in this module computes an event.
     kr.p("x . x x").every(4, lambda p: p.fast(2))
 
 Builders: `hit`, `note`, `seq`, `rest`, `p` (mini-notation), the continuous
-shapes `sine tri ramp ramp_down square exp rand`, and the combinators `cat`,
-`stack`, `struct`. Operators: ``a + b`` (one after the other, equal shares of
+shapes `sine tri ramp ramp_down square exp rand`, the combinators `cat`,
+`stack`, `struct`, and `from_ir` (a pattern given as IR data, as
+``kr.export`` writes one it has no expression for). Operators: ``a + b`` (one after the other, equal shares of
 the cycle; ``a + b + c`` gives thirds), ``a | b`` (layered), ``p * n`` and
 ``n * p`` (n times in the cycle). Methods: `Pattern.over`, `fast`, `slow`,
 `shift`, `reverse`, `every`, `spread`, `thin`, `mask`, `sometimes`, `swing`.
@@ -53,6 +54,7 @@ __all__ = [
     "cat",
     "current_session",
     "exp",
+    "from_ir",
     "hit",
     "note",
     "p",
@@ -374,6 +376,20 @@ def p(text: str) -> Pattern:
     if not isinstance(text, str):
         raise TypeError(f"krp.p: the mini-notation must be a string, got {_typename(text)}")
     return Pattern({"op": "mini", "text": text}, f"kr.p({text!r})")
+
+
+def from_ir(ir: IR) -> Pattern:
+    """A pattern from pattern IR given as data (docs/pattern-ir.md).
+
+    ``kr.export`` writes ``krp.from_ir({...})`` for a playing pattern whose
+    builder expression this session does not know (one started by another
+    client, or before ``kr.pull``). The IR is copied; the engine validates it
+    when the pattern is played or queried.
+    """
+    if not isinstance(ir, dict) or not isinstance(ir.get("op"), str):
+        raise TypeError(f"krp.from_ir: the IR must be a dict with an 'op' (docs/pattern-ir.md), got {ir!r:.80}")
+    data = copy.deepcopy(ir)
+    return Pattern(data, f"krp.from_ir({data!r})")
 
 
 def _shape(shape: str) -> Callable[..., Pattern]:

@@ -1,8 +1,10 @@
 """The interactive REPL: IPython when installed, else the standard console.
 
 It binds ``kr`` (the session), ``krs`` (`krach.signal`) and ``krp``
-(`krach.pattern`) and prints a one-line banner naming the engine, its audio
-backend and sample rate, plus a hint when there is no sound device. An engine
+(`krach.pattern`), pulls the engine's session into ``kr`` (so a restarted
+REPL sees the nodes and patterns already playing) and prints a one-line
+banner naming the engine, its audio backend and sample rate, plus a hint
+when there is no sound device. An engine
 error (`KrachError`), or a lost connection, is shown as its one-line message
 without the traceback through krach's own code: the message names the fix.
 """
@@ -15,9 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from . import __version__
-from . import pattern as krp
-from . import signal as krs
+from . import __version__, files
 from .errors import KrachError
 from .session import Session
 
@@ -38,13 +38,8 @@ def banner(status: dict[str, Any]) -> str:
 
 
 def namespace(kr: Session) -> dict[str, Any]:
-    """The names a REPL or a session file starts with.
-
-    It also makes `kr` the session `Pattern.events` and `Pattern.show` ask
-    (`krach.pattern.use_session`).
-    """
-    krp.use_session(kr)
-    return {"kr": kr, "krs": krs, "krp": krp}
+    """The names a REPL or a session file starts with (`krach.files.namespace`)."""
+    return files.namespace(kr)
 
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent)
@@ -104,6 +99,7 @@ def _run_console(ns: dict[str, Any]) -> None:
 def run(kr: Session, *, use_ipython: bool = True) -> None:
     """Print the banner and run a REPL with ``kr``, ``krs`` and ``krp`` bound."""
     print(banner(kr.status()), flush=True)
+    kr.pull()  # a REPL started against a playing engine sees its session
     ns = namespace(kr)
     if use_ipython:
         try:

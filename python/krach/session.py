@@ -1,11 +1,15 @@
 """The session object, bound as ``kr`` in the REPL and in session files.
 
-`Session` wraps one `Client` and offers what the engine can do so far: the
-master gain, status, a sine test tone (`Tone`), DSP nodes made from synth
-functions (`Session.node`, returning a `Node`), their controls and gains,
-patterns (`play`, `hush`, `stop`, ``node @ pattern``, and every `krach.pattern`
-builder as ``kr.<name>``), the transport (`tempo`, `meter`, `wait`),
-automation (`mod`, `fade`), offline rendering and shutdown.
+`Session` wraps one `Client` and offers what the engine can do: the master
+gain, status, a sine test tone (`Tone`), DSP nodes made from synth functions
+(`Session.node`, returning a `Node`), their controls and gains, patterns
+(`play`, `hush`, `stop`, ``node @ pattern``, and every `krach.pattern` builder
+as ``kr.<name>``), the transport (`tempo`, `meter`, `wait`), automation
+(`mod`, `fade`), offline rendering and shutdown. Its other parts live in their
+own modules: how changes are sent, batched and faded (`krach.changes`:
+``kr.batch()``, ``kr.transition()``), routing and mixing (`krach.routing`),
+scenes and pull (`krach.scenes`) and session files (`krach.files`:
+``kr.export``, ``kr.load``).
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from . import events as _events
+from . import files as _files
 from . import pattern as krp
+from .changes import positive_bars
 from .client import Client
 from .errors import KrachError
 from .events import Event
 from .node import GAIN, Node
 from .pattern import Pattern, TimeLike, time_json, to_fraction, wire_fields
+from .routing import Routing
+from .scenes import TRIGGERS, Scenes
 from .signal import Dsp
 
 RenderSink = Callable[[Mapping[str, Any]], None]
@@ -77,13 +86,11 @@ class Tone:
         return f"Tone({self.name!r}, freq={self._freq:g}, gain={self._gain:g})"
 
 
-class Session:
+class Session(Scenes, Routing):
     """The ``kr`` object: a musician's view of one engine connection."""
 
     def __init__(self, client: Client) -> None:
-        self.client = client
-        self._dsps: dict[str, Dsp] = {}  # what this session gave each node, for export
-        self._patterns: dict[str, Pattern] = {}  # what this session sent each target
+        super().__init__(client)
         self._offline: bool | None = None  # the engine's backend, once asked
         self.render_sink: RenderSink | None = None
         """Where `wait` sends the spans to render on an offline engine (``krach render`` sets it);
@@ -107,10 +114,6 @@ class Session:
     stack = staticmethod(krp.stack)
     struct = staticmethod(krp.struct)
 
-    def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
-        """Send a raw protocol command (docs/protocol.md) and return the reply."""
-        return self.client.request(cmd, timeout=timeout, **fields)
-
     # -- engine ------------------------------------------------------------
 
     def ping(self) -> float:
@@ -133,7 +136,7 @@ class Session:
 
     @master.setter
     def master(self, gain: float) -> None:
-        self.request("master", gain=gain)
+        self._write("master", {"gain": gain})
 
     # -- sound -------------------------------------------------------------
 
@@ -184,30 +187,109 @@ class Session:
             fields["count"] = count
         if controls:
             fields["controls"] = controls
-        self.request("node_set", **fields)
-        self._dsps[name] = dsp
+        self._write("node_set", fields, done=lambda reply: self._remember_dsp(name, dsp))
         return Node(self, name)
 
+    def input(self, name: str, channel: int = 0, gain: float = 0.5) -> Node:
+        """A source node playing audio input `channel` (0 = the first), routable like any node.
+
+        Silent, with a warning, when the engine has no audio input (a machine
+        without a sound device, or an offline render).
+        """
+        reply = self.request("input_add", name=name, channel=channel, gain=gain)
+        if "warning" in reply:
+            warnings.warn(f"kr.input('{name}'): {reply['warning']}", stacklevel=2)
+        return Node(self, name)
+
+    def record(self, path: str | os.PathLike[str], subtype: str | None = None) -> None:
+        """Record the master output to a sound file (live or offline) until `record_stop`."""
+        fields: dict[str, Any] = {"path": os.path.abspath(os.fspath(path))}
+        if subtype is not None:
+            fields["subtype"] = subtype
+        self.request("record", **fields)
+
+    def record_stop(self) -> dict[str, Any]:
+        """Stop recording; returns the file's ``path``, its ``frames`` and any ``dropped``."""
+        reply = self.request("record_stop")
+        return {key: reply[key] for key in ("path", "frames", "dropped")}
+
     def remove(self, name: str) -> None:
-        """Remove the node `name` (any kind, test tones too)."""
-        self.request("node_remove", name=name)
-        self._dsps.pop(name, None)
+        """Remove the node `name` (any kind, test tones too); its routes and patterns go with it."""
+
+        def forget(reply: dict[str, Any]) -> None:
+            self._dsps.pop(name, None)
+            for target in list(self._patterns):
+                if target == name or target.rpartition("/")[0] == name:
+                    del self._patterns[target]
+
+        self._write("node_remove", {"name": name}, done=forget)
 
     def gain(self, name: str, value: float | None = None) -> float:
-        """The output gain of node `name` (0-4); with `value`, fade it there over 20 ms first."""
+        """The output gain of node or group `name` (0-4); with `value`, set it first.
+
+        A gain change is smoothed over 20 ms; inside ``kr.transition(bars=n)``
+        it fades over n bars. A group (``"drums"`` for ``drums/kick``,
+        ``drums/hat``...) sets every node in it and reads the first one.
+        """
         if value is None:
-            reply = self.request("node_gain", name=name)
-        else:
-            reply = self.request("node_gain", name=name, gain=value)
-        return float(reply["gain"])
+            return float(self.request("node_gain", name=name)["gain"])
+        if self._fade_bars is not None:
+            self._fade_value(name, GAIN, value)
+            return float(value)
+        reply = self._write("node_gain", {"name": name, "gain": value})
+        return float(reply["gain"]) if reply is not None else float(value)
 
     def set(self, path: str, value: float) -> None:
         """Set a control by path: ``kr.set("bass/cutoff", 1200)``; ``"bass/gain"`` is the node's gain.
 
         A value outside the control's range is clamped, with a warning.
+        Inside ``kr.transition(bars=n)`` the value is reached by a straight
+        fade over n bars (``gate`` still jumps: it is a trigger).
         """
         node, control = _split_path(path)
-        Node(self, node)._set(control, value, stacklevel=3)
+        self._set_value(node, control, value, stacklevel=3)
+
+    def _set_value(self, node: str, control: str, value: float, stacklevel: int) -> None:
+        """Set `control` of `node` (``gain`` is the output gain), as a fade inside a transition."""
+        if self._fade_bars is not None and control not in TRIGGERS:
+            self._fade_value(node, control, value)
+            return
+        if control == GAIN:
+            self._write("node_gain", {"name": node, "gain": value})
+            return
+
+        def warn(reply: dict[str, Any]) -> None:
+            if reply.get("clamped"):
+                warnings.warn(
+                    f"{node}/{control}: {value!r} is outside the control's range; "
+                    f"clamped to {reply.get('value')!r}",
+                    stacklevel=stacklevel + 2,
+                )
+
+        self._write("control_set", {"name": node, "control": control, "value": value}, done=warn)
+
+    def _fade_value(self, name: str, control: str, value: float) -> None:
+        """The fades a transition makes of a value set: one per node of a group for a gain."""
+        number = float(_finite("kr.transition", value))
+        nodes = self.nodes
+        if control == GAIN:
+            if not 0.0 <= number <= 4.0:
+                raise ValueError(f"{name}: a gain is 0 to 4, got {number:g}")
+            members = [n["name"] for n in nodes if n["name"] == name or n["name"].startswith(name + "/")]
+            if not members:
+                known = ", ".join(n["name"] for n in nodes) or "none"
+                raise KrachError("unknown_node", f"unknown node or group '{name}' (known nodes: {known})")
+            for member in members:
+                self._write("fade", {"target": f"{member}/{GAIN}", "value": number, "bars": self._fade_bars})
+            return
+        node = next((n for n in nodes if n["name"] == name), None)
+        ctl = next((c for c in (node or {}).get("controls", []) if c["name"] == control), None)
+        if ctl is not None and not ctl["lo"] <= number <= ctl["hi"]:
+            clamped = min(max(number, ctl["lo"]), ctl["hi"])
+            warnings.warn(f"{name}/{control}: {value!r} is outside {ctl['lo']:g}..{ctl['hi']:g}; "
+                          f"clamped to {clamped:g}", stacklevel=4)
+            number = clamped
+        self._write("fade", {"target": f"{name}/{control}", "value": number, "bars": self._fade_bars})
 
     def __getitem__(self, key: str) -> Any:
         """``kr["bass"]`` is the node's `Node`; ``kr["bass/cutoff"]`` a control's current value."""
@@ -219,7 +301,7 @@ class Session:
     def __setitem__(self, path: str, value: float) -> None:
         """``kr["bass/cutoff"] = 1200``: the same as `set`."""
         node, control = _split_path(path)
-        Node(self, node)._set(control, value, stacklevel=3)
+        self._set_value(node, control, value, stacklevel=3)
 
     @property
     def nodes(self) -> list[dict[str, Any]]:
@@ -230,7 +312,8 @@ class Session:
         """Split `key` into (node, control or None), preferring a whole-name match (groups use ``/``)."""
         if not isinstance(key, str):
             raise TypeError(f"kr[...] takes a node name or a 'node/control' path, got {type(key).__name__}")
-        found = _match(key, self._dsps)
+        pending = {c["name"] for c in self._batch.commands if c["cmd"] == "node_set"} if self._batch else set()
+        found = _match(key, self._dsps.keys() | pending)  # pending: made in the open kr.batch()
         if found is not None:
             return found
         names = {n["name"] for n in self.nodes}  # nodes this session did not make, or made before
@@ -260,6 +343,7 @@ class Session:
         reply: ``frames``, ``path`` and ``position`` (the engine's frame clock
         after the render). Live engines answer ``not_offline``.
         """
+        self._refuse_in_batch("kr.render")
         fields: dict[str, Any] = {}
         if path is not None:
             fields["path"] = os.path.abspath(os.fspath(path))  # the engine has its own cwd
@@ -316,26 +400,27 @@ class Session:
             )
         if swing is not None:
             sent = mirror = mirror.swing(swing)
-        fields = wire_fields(sent, "kr.play")
+        fields = {"target": target, **wire_fields(sent, "kr.play")}
         if from_zero:
             fields["from_zero"] = True
-        self.request("play", target=target, **fields)
-        self._patterns[target] = mirror
+        self._write("play", fields, done=lambda reply: self._remember_pattern(target, mirror))
         return mirror
 
     def hush(self, name: str) -> None:
         """Stop the patterns and automation on `name` (a node, ``"node/control"`` or a group) and release its gates."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"kr.hush: give a node, control path or group name, got {name!r}")
-        self.request("hush", target=name)
-        for target in list(self._patterns):  # the target, its controls, a group's members
-            if target == name or target.startswith(name + "/"):
-                del self._patterns[target]
+
+        def forget(reply: dict[str, Any]) -> None:
+            for target in list(self._patterns):  # the target, its controls, a group's members
+                if target == name or target.startswith(name + "/"):
+                    del self._patterns[target]
+
+        self._write("hush", {"target": name}, done=forget)
 
     def stop(self) -> None:
         """Stop every pattern and automation (nodes keep their sound and settings)."""
-        self.request("stop")
-        self._patterns.clear()
+        self._write("stop", {}, done=lambda reply: self._patterns.clear())
 
     def pattern(self, target: str) -> Pattern | None:
         """What this session last started on `target` (``"bass"``, ``"bass/cutoff"``), or None."""
@@ -363,7 +448,7 @@ class Session:
 
     @tempo.setter
     def tempo(self, bpm: float) -> None:
-        self.request("tempo", bpm=_finite("kr.tempo", bpm))
+        self._write("tempo", {"bpm": _finite("kr.tempo", bpm)})
 
     @property
     def meter(self) -> int:
@@ -374,7 +459,7 @@ class Session:
     def meter(self, beats: int) -> None:
         if isinstance(beats, bool) or not isinstance(beats, numbers.Integral):
             raise TypeError(f"kr.meter: beats per bar must be a whole number, got {type(beats).__name__}")
-        self.request("meter", beats=int(beats))
+        self._write("meter", {"beats": int(beats)})
 
     def wait(self, bars: TimeLike | None = None, seconds: float | None = None) -> None:
         """Let `bars` cycles or `seconds` pass before the script goes on.
@@ -385,6 +470,7 @@ class Session:
         """
         if (bars is None) == (seconds is None):
             raise TypeError("kr.wait: give bars=N or seconds=S (one of them)")
+        self._refuse_in_batch("kr.wait")
         span: dict[str, Any]
         if bars is not None:
             if to_fraction(bars, "kr.wait", "bars") < 0:
@@ -419,14 +505,43 @@ class Session:
         _split_path(path)
         if shape not in MOD_SHAPES:
             raise ValueError(f"kr.mod: shape {shape!r} is not one of {', '.join(MOD_SHAPES)}")
-        self.request("mod", target=path, shape=shape, lo=_finite("kr.mod", lo, "lo"),
-                     hi=_finite("kr.mod", hi, "hi"), bars=_bars("kr.mod", bars))
+        self._write("mod", {"target": path, "shape": shape, "lo": _finite("kr.mod", lo, "lo"),
+                            "hi": _finite("kr.mod", hi, "hi"), "bars": positive_bars("kr.mod", bars)})
 
     def fade(self, path: str, target: float, bars: TimeLike = 1) -> None:
         """Move a control or gain in a straight line from where it is to `target` over `bars` cycles."""
         _split_path(path)
-        self.request("fade", target=path, value=_finite("kr.fade", target, "target"),
-                     bars=_bars("kr.fade", bars))
+        self._write("fade", {"target": path, "value": _finite("kr.fade", target, "target"),
+                             "bars": positive_bars("kr.fade", bars)})
+
+    # -- files -------------------------------------------------------------
+
+    def export(self, path: str | os.PathLike[str]) -> Path:
+        """Write the session as a readable Python file that recreates it; return its path.
+
+        The file holds the synth functions' source (or their IR as data,
+        ``krs.from_ir``, for synths this session did not trace), tempo, meter,
+        master, every node with its gain, voices and controls, the routes,
+        mutes and solos (in one ``kr.batch()``), the playing patterns and the
+        automations. ``kr.load(path)`` or ``krach render path`` runs it; on a
+        fresh engine it plays exactly what this session plays. See
+        `krach.files`.
+        """
+        return _files.export(self, path)
+
+    def load(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Run the session file `path` (an export, or any hand-written one) with ``kr``,
+        ``krs`` and ``krp`` bound; return the names it defined.
+
+        It adds to the session as it is: nodes it makes replace nodes of the
+        same name, others stay. Its exceptions come out unchanged.
+        """
+        self._refuse_in_batch("kr.load")
+        return _files.run_file(self, path)
+
+    def _refuse_in_batch(self, what: str) -> None:
+        if self._batch is not None:
+            raise RuntimeError(f"{what} inside kr.batch(): the batch is sent when the block ends; call it after")
 
     # -- ending ------------------------------------------------------------
 
@@ -501,9 +616,3 @@ def _finite(where: str, value: Any, arg: str = "value", lo: float | None = None)
         bound = f"at least {lo:g}" if lo is not None else "a finite number"
         raise ValueError(f"{where}: '{arg}' is {value!r}; it must be {bound}")
     return number
-
-
-def _bars(where: str, bars: TimeLike) -> int | float | str:
-    if to_fraction(bars, where, "bars") <= 0:
-        raise ValueError(f"{where}: 'bars' is {bars!r}; it must be greater than 0")
-    return time_json(bars, where, "bars")

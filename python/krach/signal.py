@@ -30,6 +30,7 @@ Returning a tuple of signals makes a multi-channel node (``krs.pan`` returns a
 from __future__ import annotations
 
 import contextvars
+import copy
 import inspect
 import itertools
 import math
@@ -999,13 +1000,23 @@ class Dsp:
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
+        self.fn: Callable[..., Any] | None = fn
         self.name = _function_name(fn)
-        self.ir = trace(fn)
+        self.ir: dict[str, Any] = trace(fn)
         try:
             self.source: str | None = inspect.getsource(fn)
         except (OSError, TypeError):
             self.source = None
+
+    @classmethod
+    def from_ir(cls, ir: Mapping[str, Any], name: str = "from_ir") -> Dsp:
+        """A `Dsp` for signal IR given as data; see the module function `from_ir`."""
+        dsp = cls.__new__(cls)
+        dsp.fn = None
+        dsp.name = name
+        dsp.ir = _checked_ir(ir, name)
+        dsp.source = None
+        return dsp
 
     @property
     def inputs(self) -> int:
@@ -1028,8 +1039,45 @@ class Dsp:
         return f"<Dsp {self.name}: {self.inputs} in, {self.outputs} out, controls: {names}>"
 
 
+def from_ir(ir: Mapping[str, Any], name: str = "from_ir") -> Dsp:
+    """A `Dsp` made from signal IR given as data, for ``kr.node`` like a traced function.
+
+    ``kr.export`` writes this for a node whose synth function this session
+    does not have (a node made by another client, or before ``kr.pull``)::
+
+        pad = krs.from_ir({"krach_ir": 1, "inputs": 0, "controls": [],
+                           "nodes": [{"op": "const", "value": 220.0},
+                                     {"op": "saw", "in": [0]}],
+                           "outputs": [1]}, name="pad")
+        kr.node("pad", pad, gain=0.3)
+
+    The IR (docs/signal-ir.md) is copied and its outline checked here; the
+    engine validates the rest when the node is made. `name` is what error
+    messages and ``repr`` call it.
+    """
+    return Dsp.from_ir(ir, name)
+
+
+def _checked_ir(ir: object, name: str) -> dict[str, Any]:
+    """A deep copy of `ir` after checking its outline (the engine checks the graph)."""
+    where = f"krs.from_ir({name!r})"
+    if not isinstance(ir, Mapping):
+        raise TypeError(f"{where}: the IR must be a dict (docs/signal-ir.md), got {_typename(ir)}")
+    if ir.get("krach_ir") != IR_VERSION:
+        raise ValueError(f"{where}: 'krach_ir' must be {IR_VERSION}, got {ir.get('krach_ir')!r}")
+    fields = {"inputs": int, "controls": list, "nodes": list, "outputs": list}
+    for key, kind in fields.items():
+        if not isinstance(ir.get(key), kind) or isinstance(ir.get(key), bool):
+            raise TypeError(f"{where}: field '{key}' must be a {kind.__name__}, got {_typename(ir.get(key))}")
+    for i, ctl in enumerate(ir["controls"]):
+        if not isinstance(ctl, Mapping) or not {"name", "init", "lo", "hi"} <= ctl.keys():
+            raise ValueError(f"{where}: controls[{i}] needs 'name', 'init', 'lo' and 'hi'")
+    copied: dict[str, Any] = copy.deepcopy(dict(ir))
+    return copied
+
+
 __all__ = [
-    "Control", "Dsp", "Signal", "SignalLike", "trace", "control",
+    "Control", "Dsp", "Signal", "SignalLike", "trace", "control", "from_ir",
     "sine_osc", "saw", "square", "triangle", "pulse", "phasor", "lfo", "white_noise", "pink_noise",
     "wavetable", "lowpass", "highpass", "bandpass", "resonant", "onepole", "dcblock", "smooth",
     "adsr", "ar", "decay", "trigger", "latch", "delay", "echo", "reverb", "chorus", "flanger",

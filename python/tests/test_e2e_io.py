@@ -86,3 +86,21 @@ def test_an_input_node_hears_another_jack_client(jack, start_engine, tmp_path: P
     heard = audio[rate // 4:, 0]
     assert abs(peak_frequency(heard, rate) - 1000) < 1.0
     assert np.sqrt(np.mean(heard ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.02)
+
+
+def test_kr_input_and_record_from_python(offline_session, tmp_path: Path):
+    import warnings as w
+
+    kr = offline_session
+    with w.catch_warnings(record=True) as caught:
+        w.simplefilter("always")
+        mic = kr.input("mic", channel=1, gain=0.7)
+    assert mic.name == "mic" and any("no audio input" in str(c.message) for c in caught)
+    assert [n["name"] for n in kr.nodes] == ["mic"]
+    kr.tone("t", 220, gain=0.2)
+    kr.record(tmp_path / "take.wav")
+    kr.render(seconds=0.5)
+    stop = kr.record_stop()
+    assert stop["frames"] == 24000 and stop["dropped"] == 0
+    audio, rate = sf.read(stop["path"])
+    assert abs(peak_frequency(audio[:, 0], rate) - 220) < 0.5
