@@ -59,6 +59,7 @@ const char *kr_backend_name(kr_backend_kind kind);
  * written (an I/O problem); -2 when the request itself is unusable (unknown
  * extension or subtype, append to a format that cannot be appended to, or to a
  * file of another channel count or rate). Either way err says why. */
+#define KR_OFFLINE_LOOKAHEAD 1024 /* frames queued beyond each rendered chunk */
 typedef int (*kr_render_prepare_fn)(void *ctx, int64_t until);
 int kr_offline_render(kr_rt *rt, long long frames, const char *path,
                       const char *subtype, int append, kr_render_prepare_fn prepare,

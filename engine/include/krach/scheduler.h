@@ -105,6 +105,9 @@ int kr_scheduler_mod(struct kr_engine *engine, const char *target, kr_auto_shape
 int kr_scheduler_fade(struct kr_engine *engine, const char *target, double value, kr_rat bars,
                       kr_error *error);
 
+/* Forgets fades that have finished (state and limits count only live ones). */
+void kr_scheduler_forget_finished(struct kr_engine *engine);
+
 /* A node is going away (or its controls changed): forget its queued events
  * and, when `removed`, its slots. */
 void kr_scheduler_node_changed(struct kr_engine *engine, const char *node, bool removed);

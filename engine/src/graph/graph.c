@@ -1,8 +1,16 @@
 /* graph.c — immutable node and route lists swapped into the audio thread. */
 #include "krach/graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A one-pole glide never arrives by itself; once it is within a millionth
+ * it lands, so a muted node is exactly silent, not 1e-20 of itself. */
+static inline float land(float value, float target)
+{
+    return fabsf(value - target) < 1e-6f ? target : value;
+}
 
 kr_graph *kr_graph_create(kr_node *const *nodes, int count, kr_route *const *routes,
                           int route_count)
@@ -107,8 +115,8 @@ void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels
             if (first < last)
                 post[i] *= g;
         }
-        node->gain = gain;
-        node->audible = audible;
+        node->gain = land(gain, gain_to);
+        node->audible = land(audible, audible_to);
         for (int r = first; r < last; r++) {
             kr_route *route = graph->routes[r];
             float *dst = route->dst->in[route->port];
@@ -124,7 +132,7 @@ void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels
                 level = level_to + (level - level_to) * coef;
                 dst[i] += post[i] * level;
             }
-            route->level = level;
+            route->level = land(level, level_to);
         }
     }
 }

@@ -66,7 +66,10 @@ int kr_offline_render(kr_rt *rt, long long frames, const char *path, const char 
     for (long long done = 0; done < frames;) {
         long long n = frames - done < CHUNK ? frames - done : CHUNK;
         int64_t position = (int64_t)atomic_load(&rt->frames);
-        if (prepare && prepare(ctx, position + n)) {
+        /* Events are queued a block beyond the chunk: a note due on the
+         * chunk's last sample + 1 may need to end the previous one a sample
+         * early (see the scheduler), inside this chunk. */
+        if (prepare && prepare(ctx, position + n + KR_OFFLINE_LOOKAHEAD)) {
             snprintf(err, errlen, "scheduling failed (see the engine log)");
             status = -1;
             break;

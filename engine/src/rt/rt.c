@@ -1,6 +1,7 @@
 /* rt.c — the audio thread's side of the engine (see rt.h for the rules). */
 #include "krach/rt.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -188,7 +189,7 @@ static void render_slice(kr_rt *rt, float *out, unsigned frames)
             out[i * (unsigned)channels + (unsigned)ch] =
                 rt->mix[i * (unsigned)channels + (unsigned)ch] * master;
     }
-    rt->master = master;
+    rt->master = fabsf(master - target) < 1e-6f ? target : master;
 
     size_t bad = kr_safety_process(out, n);
     if (bad)

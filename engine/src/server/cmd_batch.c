@@ -169,9 +169,23 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
         }
         return 0;
     }
-    /* node_gain, mute, unmute, solo, unsolo: names (or groups) are checked
-     * when they run; their own fields are checked here by a dry read. */
-    return 0;
+    /* node_gain, mute, unmute, solo, unsolo: a node or a group ("name/…")
+     * that exists once the commands before this one have run. */
+    const char *name = NULL;
+    bool optional = !strcmp(cmd, "unsolo");
+    if (kr_field_string(sub, cmd, "name", !optional, &name, &req->error) < 0)
+        return -1;
+    if (!name)
+        return 0;
+    size_t len = strlen(name);
+    for (int i = 0; i < s->count; i++) {
+        const char *n = s->nodes[i].name;
+        if (n[0] && (!strcmp(n, name) || (!strncmp(n, name, len) && n[len] == '/')))
+            return 0;
+    }
+    kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (not in the engine, "
+                 "nor made earlier in this batch)", name);
+    return -1;
 }
 
 int kr_cmd_batch(kr_request *req)

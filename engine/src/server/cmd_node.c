@@ -237,6 +237,8 @@ int kr_cmd_node_set(kr_request *req)
         } else {
             if (!node) {
                 node = kr_dsp_node_create(name, e->rt.sample_rate, (float)gain, inst, values);
+                if (node)
+                    node->gain_setting = gain; /* the float on the audio thread, the double here */
                 if (node && kr_node_ensure_inputs(node, kr_dsp_program_inputs(p))) {
                     kr_node_destroy(node);
                     node = NULL;

@@ -20,6 +20,7 @@ static json_t *time_json(kr_rat t)
 
 static json_t *session_state(kr_engine *e)
 {
+    kr_scheduler_forget_finished(e);
     json_t *state = json_object();
     const kr_transport *t = &e->sched.transport;
     json_object_set_new(state, "bpm", json_real(kr_rat_to_double(t->current.bpm)));

@@ -119,6 +119,7 @@ int kr_cmd_tempo(kr_request *req)
 
 int kr_cmd_transport(kr_request *req)
 {
+    kr_scheduler_forget_finished(req->engine);
     describe_transport(req);
     const kr_scheduler *s = &req->engine->sched;
     json_t *list = json_array();

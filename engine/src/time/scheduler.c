@@ -122,21 +122,26 @@ static int play_note(kr_engine *engine, kr_slot *slot, kr_node *node, kr_dsp_mod
     bool stolen;
     int voice = allocate_voice(model, on, &stolen);
     kr_voice_note *held = &model->notes[voice];
-    if (stolen) {
-        if (held->start_sample == on && !slot->chord_warned) {
-            slot->chord_warned = true;
-            kr_logf(engine->log, KR_LOG_WARN, "%s: a chord needs more voices than the node's "
-                    "%d; give it more with kr.node(..., count=N) (reported once)", slot->target,
-                    model->voices);
-        }
-        /* The stolen note's pending events (its gate-off above all) must not
-         * touch the new note. */
-        if (send_cancel(engine, held->tag, node, voice, on, error))
+    int gate = find_control(model, "gate");
+    if (stolen && held->start_sample == on && !slot->chord_warned) {
+        slot->chord_warned = true;
+        kr_logf(engine->log, KR_LOG_WARN, "%s: a chord needs more voices than the node's "
+                "%d; give it more with kr.node(..., count=N) (reported once)", slot->target,
+                model->voices);
+    }
+    if (held->tag && held->end_sample >= on && held->start_sample < on - 1) {
+        /* The voice still sounds at this onset (a stolen voice, or notes back
+         * to back): its pending events must not touch the new note, and its
+         * gate falls one sample early so that the new note's gate *rises* on
+         * its own sample, an onset envelopes hear without losing a sample. */
+        if (send_cancel(engine, held->tag, node, voice, on, error) ||
+            (gate >= 0 && send_event(engine, on - 1, node, voice, gate, 0.0, held->tag, error)))
             return -1;
+    } else if (stolen && send_cancel(engine, held->tag, node, voice, on, error)) {
+        return -1;
     }
     *held = (kr_voice_note){.start_sample = on, .end_sample = off, .end_cycle = end_cycle,
                             .tag = slot->tag};
-    int gate = find_control(model, "gate");
     double gate_value = 1.0;
     for (int i = 0; i < ev->value.count; i++) {
         const char *name = ev->value.names[i];
@@ -439,6 +444,30 @@ static bool target_matches(const kr_slot *slot, const char *target)
            (!strncmp(slot->node, target, n) && slot->node[n] == '/');
 }
 
+/* A control (or a node's gain) that a pattern or an automation was moving
+ * goes back to its set value — the one `control_get` and `state` report. */
+static int restore_control(kr_engine *engine, const char *node_name, const char *control,
+                           kr_error *error)
+{
+    kr_node *node = kr_engine_find(engine, node_name);
+    if (!node)
+        return 0;
+    kr_rt_command cmd = {.ptr = node};
+    if (!strcmp(control, "gain")) {
+        cmd.type = KR_RT_SET_GAIN;
+        cmd.value = node->gain_setting;
+        return kr_engine_send(engine, &cmd, error);
+    }
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    int index = model ? find_control(model, control) : -1;
+    if (index < 0)
+        return 0;
+    cmd.type = KR_RT_SET_PARAM;
+    cmd.index = KR_DSP_PARAM_CONTROL_BASE + index;
+    cmd.value = model->values[index];
+    return kr_engine_send(engine, &cmd, error);
+}
+
 int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
 {
     kr_scheduler *s = &engine->sched;
@@ -449,7 +478,8 @@ int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
         if (!target_matches(slot, target))
             continue;
         if (send_cancel(engine, slot->tag, NULL, -1, now, error) ||
-            release_notes(engine, slot, now, 0, error))
+            release_notes(engine, slot, now, 0, error) ||
+            (slot->control[0] && restore_control(engine, slot->node, slot->control, error)))
             return -1;
         remove_slot(s, i);
         hushed++;
@@ -469,7 +499,8 @@ int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
         cmd.automation.shape = KR_AUTO_NONE;
         cmd.automation.index = !strcmp(a->control, "gain") ? KR_AUTOMATION_GAIN
                                : model ? find_control(model, a->control) : -1;
-        if (node && kr_engine_send(engine, &cmd, error))
+        if (node && (kr_engine_send(engine, &cmd, error) ||
+                     restore_control(engine, a->node, a->control, error)))
             return -1;
         forget_automation(s, i);
         hushed++;
@@ -649,9 +680,25 @@ static int automation_target(kr_engine *engine, const char *target, kr_sched_aut
     return 0;
 }
 
+/* Fades whose end has passed are done: the audio thread dropped them itself. */
+void kr_scheduler_forget_finished(kr_engine *engine)
+{
+    kr_scheduler *s = &engine->sched;
+    bool overflow = false;
+    kr_rat now = kr_transport_cycle_at(&s->transport, (int64_t)atomic_load(&engine->rt.frames),
+                                       &overflow);
+    for (int i = s->automation_count - 1; i >= 0; i--) {
+        const kr_sched_automation *a = &s->automations[i];
+        if (a->shape == KR_AUTO_FADE &&
+            kr_rat_cmp(kr_rat_add(a->start, a->bars, &overflow), now) <= 0)
+            forget_automation(s, i);
+    }
+}
+
 static int install_automation(kr_engine *engine, kr_sched_automation *a, kr_error *error)
 {
     kr_scheduler *s = &engine->sched;
+    kr_scheduler_forget_finished(engine);
     int i = 0;
     while (i < s->automation_count &&
            (strcmp(s->automations[i].node, a->node) || strcmp(s->automations[i].control, a->control)))
