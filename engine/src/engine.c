@@ -380,6 +380,16 @@ int kr_engine_end_batch(kr_engine *engine, kr_error *error)
     return rc;
 }
 
+kr_rat kr_engine_cycle_now(kr_engine *engine, bool *overflow)
+{
+    int64_t position = (int64_t)atomic_load(&engine->rt.frames);
+    kr_transport *t = &engine->sched.transport;
+    if (engine->has_render_cycle && engine->render_cycle_sample == position &&
+        kr_transport_sample_at(t, engine->render_cycle, overflow) == position)
+        return engine->render_cycle;
+    return kr_transport_cycle_at(t, position, overflow);
+}
+
 double kr_engine_uptime(const kr_engine *engine)
 {
     return kr_monotonic_seconds() - engine->started_at;

@@ -1,5 +1,5 @@
 """kr.fade starts from where a control *is*, not from where it was last set:
-a pattern or a mod may have moved it since."""
+a mod may have moved it since."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,15 +19,14 @@ def render(kr, path, cycles) -> np.ndarray:
     return audio[:, 0]
 
 
-def test_a_fade_starts_where_a_pattern_left_the_control(offline_session, tmp_path):
+def test_a_fade_starts_where_a_mod_left_the_control(offline_session, tmp_path):
     kr = offline_session
     kr.tempo = 120                                  # a cycle is 96000 samples
-    node = kr.node("probe", level_probe, gain=1.0)  # level is 0.5 by default
-    node @ ("level", "0.9")                         # a pattern holds it at 0.9
-    held = render(kr, tmp_path / "held.wav", 1)
-    assert abs(held[-1] - 0.9) < 1e-4
-    kr.hush("probe/level")                          # the pattern stops; 0.9 stays
-    kr.fade("probe/level", 0.1, bars=1)
+    kr.node("probe", level_probe, gain=1.0)         # level is 0.5 (its set value)
+    kr.mod("probe/level", "sine", lo=0.2, hi=0.9, bars=1)
+    held = render(kr, tmp_path / "held.wav", "1/2")  # half a period: the sine's top
+    assert abs(held[-1] - 0.9) < 0.01
+    kr.fade("probe/level", 0.1, bars=1)             # replaces the mod
     fade = render(kr, tmp_path / "fade.wav", 1)
     # It starts at 0.9 (where the pattern put it), not at 0.5 (the last set value) …
     assert abs(fade[0] - 0.9) < 0.01, fade[:4]

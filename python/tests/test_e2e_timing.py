@@ -6,9 +6,10 @@ Every test runs the real engine at 48 kHz. Offline, time moves only on
 engine runs with ``--record-events``, so ``applied_events`` tells the sample
 each gate change was due at and the sample the audio thread applied it at.
 Sound is measured on a synth whose output *is* its gate (times 0.5): a note
-starts on the first high sample (or, for a note re-raised while the gate is
-high, on the one-sample dip to 0 the engine makes there), and ends on the
-first low one.
+starts on the first high sample and ends on the first low one. A note that
+starts where the previous one on its voice ends (or steals its voice) ends
+that one a sample early, so its own gate rises on its due sample after one
+sample at 0 (`timing_support.gate_offs`).
 
 Expected samples are computed independently, in exact fractions, by
 `timing_support.TransportModel` from the rules in transport.h: an event at
@@ -33,6 +34,7 @@ from timing_support import (
     TransportModel,
     applied,
     first_difference,
+    gate_offs,
     gate_times,
     missing_and_extra,
     mono,
@@ -75,10 +77,13 @@ def grid(model: TransportModel, start: F, end: F, step: F, offset: F = F(0)) -> 
 
 def test_hit4_at_128_bpm_is_applied_every_22500_samples_for_100_cycles(kr: Session):
     """At 128 BPM a cycle is 90 000 samples: hit() * 4 raises the gate at exactly
-    22 500·k for k = 0…399, each applied on the sample it was due, and the gate
-    of each note falls at the next onset. The 100 cycles end on sample
-    9 000 000 exactly. (Measured: 400 gate-ons and 399 gate-offs, all on the
-    grid; the last gate-off is due at 9 000 000, the first sample not rendered.)"""
+    22 500·k for k = 0…399, each applied on the sample it was due. Each note
+    ends where the next begins, so its gate falls one sample before the next
+    onset, at 22 500·(k+1) - 1. The 100 cycles end on sample 9 000 000
+    exactly; the note of cycle 100, due there (the first sample not
+    rendered), is already queued (offline renders queue a block ahead), so
+    the last note's gate-off is on 8 999 999 and applied: 400 gate-ons and 400
+    gate-offs."""
     kr.node("kick", gate_probe, gain=1.0)
     kr.tempo = 128
     kr["kick"] @ (kr.hit() * 4)
@@ -88,13 +93,17 @@ def test_hit4_at_128_bpm_is_applied_every_22500_samples_for_100_cycles(kr: Sessi
     ons, offs = gate_times(applied(kr), tags(kr)["kick"])
     want = [22_500 * k for k in range(400)]
     assert ons == want, first_difference(ons, want)
-    assert offs == want[1:], first_difference(offs, want[1:])
+    want_off = gate_offs([(on, on + 22_500) for on in want + [9_000_000]])[:400]
+    assert want_off[0] == 22_499 and want_off[-1] == 8_999_999
+    assert offs == want_off, first_difference(offs, want_off)
 
 
 def test_hit4_at_128_bpm_every_onset_is_heard_for_100_cycles(kr: Session, tmp_path: Path):
     """The same 100 cycles, listened to: every one of the 400 notes must start a
-    new gate (back-to-back notes are re-raised with a one-sample dip to 0, so an
-    envelope restarts) exactly on 22 500·k."""
+    new gate exactly on 22 500·k — a rise an envelope restarts on: the note
+    before it falls one sample early, on 22 500·k - 1, and that is the only
+    sample at 0 (the last fall, on 8 999 999, is the end of the last note:
+    the next rises on 9 000 000, the first sample not rendered)."""
     kr.node("kick", gate_probe, gain=1.0)
     kr.tempo = 128
     kr["kick"] @ (kr.hit() * 4)
@@ -104,10 +113,12 @@ def test_hit4_at_128_bpm_every_onset_is_heard_for_100_cycles(kr: Session, tmp_pa
         assert start == 900_000 * piece
         edges.feed(mono(data), start)
     want = [22_500 * k for k in range(400)]
-    assert edges.onsets == want, (
-        f"{len(edges.onsets)} of 400 onsets heard ({first_difference(edges.onsets, want)}); "
+    want_falls = [on - 1 for on in want[1:]] + [8_999_999]
+    assert edges.rises == want, (
+        f"{len(edges.rises)} of 400 onsets heard ({first_difference(edges.rises, want)}); "
         f"rises {edges.rises[:5]}, falls {edges.falls[:5]}")
-    assert edges.releases == [], "the gate never falls for longer than the retrigger dip"
+    assert edges.falls == want_falls, first_difference(edges.falls, want_falls)
+    assert edges.releases == [8_999_999], "the gate is never at 0 for more than one sample"
 
 
 @pytest.mark.parametrize("bpm", [128, 140])
@@ -141,17 +152,32 @@ def test_separated_hits_sound_on_their_samples_for_100_cycles(kr: Session, tmp_p
 
 def test_applied_events_are_all_reported_after_a_long_render(kr: Session):
     """The test hook itself: one render of 1024 cycles of hit() * 64 at 999 BPM
-    (11.8 million samples) applies 65 536 gate-ons and 65 535 gate-offs. Either
-    ``applied_events`` returns all 131 071 or its ``dropped`` says how many it
-    lost — it must never lose records silently, or the timing tests above
-    could pass on missing events."""
+    (11.8 million samples) applies 65 536 gate-ons and 65 536 gate-offs:
+    every note ends on the sample before the next onset, the last one too
+    (the note due on the first sample after the render is already queued,
+    but its gate-on is not applied). Either ``applied_events`` returns all
+    131 072 or its ``dropped`` says how many it lost — it must never lose
+    records silently, or the timing tests above could pass on missing
+    events. When none is reported dropped, the records are exactly those
+    events, on their samples."""
     kr.node("g", gate_probe, gain=1.0)
     kr.tempo = 999
     kr["g"] @ (kr.hit() * 64)
-    kr.render(cycles=1024)
+    reply = kr.render(cycles=1024)
+    model = TransportModel(999)
+    end = model.sample_at(1024)
+    assert reply["position"] == end
+    ons = [model.sample_at(F(k, 64)) for k in range(64 * 1024 + 1)]  # + the note due on `end`
+    offs = gate_offs(list(zip(ons, ons[1:] + [model.sample_at(F(64 * 1024 + 1, 64))])))
+    want = sorted([(s, 1) for s in ons if s < end] + [(s, 0) for s in offs if s < end])
+    assert len(want) == 131_072
     reply = kr.request("applied_events")
     got, dropped = len(reply["events"]), reply["dropped"]
-    assert got + dropped == 131_071, f"{got} records returned, {dropped} reported dropped, of 131 071"
+    assert got + dropped == len(want), (
+        f"{got} records returned, {dropped} reported dropped, of {len(want)}")
+    if dropped == 0:
+        records = sorted((e["due"], int(e["value"] > 0)) for e in reply["events"])
+        assert records == want, first_difference(records, want)
 
 
 # ---- 2. tempo and meter changes over 1000 cycles ----------------------------------------------
@@ -201,7 +227,13 @@ def test_tempo_and_meter_changes_keep_every_onset_exact_for_1000_cycles(kr: Sess
         if meter is not None:
             kr.meter = meter
         t = transport(kr)
-        assert t["sample"] == expected.start_sample and t["cycle"] == expected.start_cycle, (t, expected)
+        # The new segment starts at the exact cycle of the change's sample; the
+        # transport reports the bar the last render aimed at, which sounds on
+        # that same sample (the first at or after it).
+        assert t["sample"] == expected.start_sample, (t, expected)
+        cursor = F(t["cycle"])
+        assert cursor <= expected.start_cycle and model.sample_at(cursor) == expected.start_sample, (
+            t, expected)
         assert F(repr(t["bpm"])) == expected.bpm and t["beats"] == expected.meter
         listen()
 
@@ -225,7 +257,7 @@ def test_tempo_and_meter_changes_keep_every_onset_exact_for_1000_cycles(kr: Sess
     listen(1000 - transport(kr)["cycle"])  # up to cycle 1000 exactly
     end = transport(kr)
     assert end["sample"] == model.sample_at(1000), (end, model.sample_at(1000))
-    assert end["cycle"] == model.cycle_at(end["sample"]) and 0 <= end["cycle"] - 1000 < F(1, 60_000)
+    assert end["sample"] == model.sample_at(1000) and end["cycle"] == 1000  # exactly bar 1000
     assert 60 < model.current.start_cycle < 100, "the last change is 900 cycles before the end"
 
     def where(got: list[int], want: list[int]) -> str:
@@ -396,7 +428,10 @@ def test_from_zero_starts_the_pattern_from_its_own_beginning(kr: Session, tmp_pa
     kr.render(cycles=5)
     on, off = gate_times(applied(kr), tags(kr)["bass"])
     assert on == [96_000 * c for c in (6, 7, 9, 10)], on
-    assert off[:3] == [96_000 * c for c in (7, 8, 10)], off
+    # A2 and D3, E2 and A2 are back to back: A2 ends a sample before D3, and so
+    # does E2 before A2; D3 ends at 8 (a rest follows). The render ends on
+    # cycle 11, where the next D3 is due (already queued): A2 ends on 11 - 1 sample.
+    assert off == [96_000 * 7 - 1, 96_000 * 8, 96_000 * 10 - 1, 96_000 * 11 - 1], off
 
 
 def test_replacing_a_pattern_switches_exactly_at_the_boundary(kr: Session, tmp_path: Path):
@@ -466,4 +501,7 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
     assert len(ons) >= 4 * 4, f"only {len(ons)} notes in 4 s (4 per second)"
     assert ons == [first + 12_000 * k for k in range(len(ons))], first_difference(
         ons, [first + 12_000 * k for k in range(len(ons))])
-    assert offs == ons[1:] or offs == ons[1:] + [ons[-1] + 12_000], (ons[-3:], offs[-3:])
+    # Back to back: each note's gate falls one sample before the next onset
+    # (the last one's too, when its next onset was not yet applied).
+    want_off = [on - 1 for on in ons[1:]]
+    assert offs == want_off or offs == want_off + [ons[-1] + 12_000 - 1], (ons[-3:], offs[-3:])

@@ -8,6 +8,11 @@ event at cycle c sounding at ``start_sample + ceil((c - start_cycle) ·
 2^-20 cycle when its denominator exceeds 2^20. The tests compute every
 expected sample with it and compare with what the engine did.
 
+`gate_offs` models where the scheduler lowers a voice's gate (scheduler.c,
+play_note): at the note's end, or one sample before the next note's onset
+when that note starts while this one still sounds (back to back, or a stolen
+voice), so that the next note's gate *rises* on its own sample.
+
 The rest reads what the engine did: `applied` (``applied_events`` of an
 engine started with ``--record-events``), `Edges` (gate edges in rendered
 sound, carried across render pieces) and `render_piece` (one rendered piece
@@ -97,6 +102,28 @@ class TransportModel:
         return seg
 
 
+def gate_offs(notes: list[tuple[int, int]]) -> list[int]:
+    """The samples the gate-offs of one voice's notes are due at, for notes given
+    as (onset, end) samples in the order they take the voice.
+
+    A note ends at its end sample, unless the voice's next note starts while it
+    still sounds — its end is that onset (back to back) or later (the voice is
+    stolen): then its gate falls one sample early, on the next onset − 1, and
+    the next note's gate rises on its own sample (scheduler.c, play_note).
+    Offline, the notes due up to a block after a render's end are already
+    queued, so the note starting on the first sample a render did not reach
+    has already ended its predecessor inside the render: give it here too.
+    Notes start at least two samples apart (a chord on one voice, or a next
+    note on the sample after, follows other rules: not modelled here)."""
+    out = []
+    for i, (on, end) in enumerate(notes):
+        following = notes[i + 1][0] if i + 1 < len(notes) else None
+        assert end - on >= 2 and (following is None or following - on >= 2), (
+            f"note {i} {(on, end)}, next onset {following}: outside what this model covers")
+        out.append(following - 1 if following is not None and following <= end else end)
+    return out
+
+
 def transport(kr: Any) -> dict[str, Any]:
     """The engine's ``transport`` reply, with ``cycle`` as a Fraction."""
     reply = kr.request("transport")
@@ -155,11 +182,12 @@ class Edges:
     """Edges of a gate-like signal (a synth whose output is its gate, scaled),
     fed piece by piece; positions are absolute samples.
 
-    - ``rises``: the first high sample after a low one;
+    - ``rises``: the first high sample after a low one — where notes start:
+      every note's gate rises on its own due sample, also after a note that
+      ends exactly there (the scheduler lowers that one a sample early);
     - ``falls``: the first low sample after a high one;
-    - ``onsets``: where notes start: a rise, or a one-sample retrigger dip
-      (high, 0 for exactly one sample, high again: docs/synth-design.md, "gate")
-      counted at its low sample — the note's due sample.
+    - ``releases``: falls that are not a one-sample dip before a rise (the
+      early gate-off of a note followed at once by the next).
     """
 
     def __init__(self, threshold: float = 1e-6, high_before: bool = False) -> None:
@@ -168,7 +196,6 @@ class Edges:
         self.high_before = high_before
         self.rises: list[int] = []
         self.falls: list[int] = []
-        self.dips: list[int] = []
         self._tail: np.ndarray | None = None  # the last two samples seen
         self._tail_start = 0
 
@@ -191,15 +218,8 @@ class Edges:
         self._tail_start = base + len(x) - 2
 
     @property
-    def onsets(self) -> list[int]:
-        falls = set(self.falls)
-        dips = [r - 1 for r in self.rises if r - 1 in falls]  # low for exactly one sample
-        dip_rises = {d + 1 for d in dips}
-        return sorted([r for r in self.rises if r not in dip_rises] + dips)
-
-    @property
     def releases(self) -> list[int]:
-        """Falls that are not retrigger dips."""
+        """Falls that are not one-sample dips before a rise (see the class docstring)."""
         rises = set(self.rises)
         return [f for f in self.falls if f + 1 not in rises]
 

@@ -93,6 +93,12 @@ void kr_engine_close(kr_engine *engine);
 /* Frees retired graphs and logs the audio thread's notes. Call often. */
 void kr_engine_collect(kr_engine *engine);
 
+/* The cycle the clock is at: cycle_at(the current sample), except right after
+ * a render by cycles, where it is exactly the cycle that render aimed at (the
+ * sample is the first at or after it). Chained renders and the transport
+ * report use it, so bars add up exactly. */
+kr_rat kr_engine_cycle_now(kr_engine *engine, bool *overflow);
+
 double kr_engine_uptime(const kr_engine *engine);
 bool kr_engine_is_offline(const kr_engine *engine);
 

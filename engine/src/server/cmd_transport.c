@@ -83,7 +83,7 @@ static void describe_transport(kr_request *req)
     bool overflow = false;
     int64_t sample = (int64_t)atomic_load(&e->rt.frames);
     json_object_set_new(req->reply, "sample", json_integer(sample));
-    json_object_set_new(req->reply, "cycle", time_json(kr_transport_cycle_at(t, sample, &overflow)));
+    json_object_set_new(req->reply, "cycle", time_json(kr_engine_cycle_now(e, &overflow)));
     json_object_set_new(req->reply, "bpm", json_real(kr_rat_to_double(t->current.bpm)));
     json_object_set_new(req->reply, "beats", json_integer(t->current.meter));
 }

@@ -219,11 +219,7 @@ static int cmd_render(request *req)
         bool overflow = false;
         int64_t position = (int64_t)atomic_load(&e->rt.frames);
         kr_transport *t = &e->sched.transport;
-        kr_rat base = kr_transport_cycle_at(t, position, &overflow);
-        if (e->has_render_cycle && e->render_cycle_sample == position &&
-            kr_transport_sample_at(t, e->render_cycle, &overflow) == position)
-            base = e->render_cycle;
-        kr_rat target = kr_rat_add(base, cycles, &overflow);
+        kr_rat target = kr_rat_add(kr_engine_cycle_now(e, &overflow), cycles, &overflow);
         long long end = kr_transport_sample_at(t, target, &overflow);
         if (overflow || kr_rat_cmp(cycles, kr_rat_int(0)) < 0 || end - position > max_frames) {
             kr_error_set(&req->error, "bad_value", "render: 'cycles' must be between 0 and "

@@ -1,0 +1,110 @@
+"""The live path as a person meets it: `./bin/krach` in a pseudo-terminal,
+the seed's five-minute beat pasted block by block, no error; and on a machine
+without sound the REPL says it runs on a silent clock and how to render."""
+from __future__ import annotations
+
+import os
+import pty
+import re
+import select
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from e2e_support import REPO, child_env
+
+KRACH = str(REPO / "bin" / "krach")
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[()][0-9A-Za-z])")
+BEAT = (REPO / "examples" / "five_minute_beat.py").read_text()
+
+
+def blocks(source: str) -> list[str]:
+    """The seed as a person pastes it: one definition or statement group at a time."""
+    chunks, current = [], []
+    for line in source.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if current and not line.startswith((" ", "\t")):
+            chunks.append("\n".join(current))
+            current = []
+        current.append(line)
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+class Terminal:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                     close_fds=True)
+        os.close(slave)
+        self.screen = ""
+
+    def read_until(self, pattern: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.text()):
+            left = deadline - time.monotonic()
+            assert left > 0, f"timed out waiting for {pattern!r}; screen:\n{self.screen[-3000:]}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    break
+                self.screen += data.decode("utf-8", "replace")
+        return self.screen
+
+    def text(self) -> str:
+        """The screen without terminal escape sequences (colours, cursor moves)."""
+        return ANSI.sub("", self.screen)
+
+    def paste(self, text: str) -> None:
+        """Bracketed paste, as a terminal sends a paste (indentation is kept),
+        then Enter — twice after a block, as IPython wants a blank line to end it."""
+        os.write(self.master, b"\x1b[200~" + text.encode() + b"\x1b[201~\r")
+        if "\n" in text:
+            time.sleep(0.2)
+            os.write(self.master, b"\r")
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode() + b"\r")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        os.close(self.master)
+
+
+@pytest.mark.skipif(subprocess.run(["/usr/bin/python3", "-c", "import IPython"]).returncode != 0,
+                    reason="IPython is not installed")
+def test_the_seed_beat_pasted_into_the_repl(engine_bin, engine_home: Path, start_engine):
+    engine = start_engine("--backend", "null")
+    env = child_env(engine_home, KRACH_ENGINE=engine_bin, KRACH_SOCKET=engine.socket,
+                    TERM="xterm")
+    term = Terminal([KRACH], env)
+    try:
+        prompts = 1
+        term.read_until(r"In \[1\]")
+        screen = term.text()
+        assert "null backend" in screen
+        assert "silent clock" in screen and "krach render" in screen
+        for block in blocks(BEAT):
+            term.paste(block)
+            prompts += 1
+            term.read_until(rf"In \[{prompts}\]")
+        screen = term.text()
+        assert "Error" not in screen and "Traceback" not in screen, screen[-3000:]
+        term.type("exit")
+        assert term.proc.wait(20) == 0
+    finally:
+        term.close()
+    transport = engine.ask(cmd="transport")
+    assert transport["bpm"] == 128
+    assert sorted(p["target"] for p in transport["patterns"]) == [
+        "bass", "bass/cutoff", "hat", "kick"]
+    routes = engine.ask(cmd="routing")["routes"]
+    assert routes == [{"src": "bass", "dst": "verb", "port": "in0", "level": 0.4, "send": True}]
