@@ -15,7 +15,7 @@ run_pkgs=(build-essential cmake pkg-config portaudio19-dev libsndfile1-dev libja
 optional_pkgs=(ipython3)
 case $mode in
   run)  pkgs=("${run_pkgs[@]}") ;;
-  test) pkgs=("${run_pkgs[@]}" python3-pytest python3-numpy python3-soundfile jackd2 clang sox) ;;
+  test) pkgs=("${run_pkgs[@]}" python3-pytest python3-numpy python3-soundfile python3-pip python3-setuptools jackd2 clang sox) ;;
   *)    echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac
 
