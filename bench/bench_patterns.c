@@ -21,7 +21,8 @@
  *    kr_protocol_handle: trivial synth nodes (a gain of their controls,
  *    nothing else to compute), 128 BPM, and the patterns of a scenario
  *    playing. Then, per 256-frame block, kr_scheduler_advance up to the
- *    block's end (the pattern queries and the timed events they make) and
+ *    block's end plus the offline lookahead, as an offline render does (the
+ *    pattern queries and the timed events they make) and
  *    kr_rt_process of the block (the audio thread's side: applying the events,
  *    splitting the block at each one), each timed with CLOCK_MONOTONIC.
  *    Scenarios: no patterns (the baseline), the seed's four patterns, and a
@@ -445,7 +446,7 @@ static sched_result run_scheduler(json_t *doc, const char *scenario)
         int64_t pos = (int64_t)atomic_load(&e->rt.frames);
         kr_error error = {0};
         double t0 = now_ns(CLOCK_MONOTONIC);
-        if (kr_scheduler_advance(e, pos + BLOCK, &error))
+        if (kr_scheduler_advance(e, pos + BLOCK + KR_OFFLINE_LOOKAHEAD, &error))
             die("kr_scheduler_advance", error.message);
         double t1 = now_ns(CLOCK_MONOTONIC);
         kr_rt_process(&e->rt, buf, BLOCK);
