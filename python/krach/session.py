@@ -496,13 +496,27 @@ class Session(Scenes, Routing):
 
     # -- automation --------------------------------------------------------
 
-    def mod(self, path: str, shape: str, lo: float, hi: float, bars: TimeLike = 1) -> None:
+    def mod(self, path: str, shape: str | Pattern, lo: float | None = None,
+            hi: float | None = None, bars: TimeLike = 1) -> None:
         """Move a control (``"bass/cutoff"``) or a gain (``"bass/gain"``) through `shape`
         (``sine tri ramp square``) between `lo` and `hi`, one period every `bars` cycles.
 
-        It runs on the engine's audio thread; ``kr.hush(path)`` ends it.
+        It runs on the engine's audio thread; ``kr.hush(path)`` ends it. The
+        shape may also be a pattern, which carries its own values
+        (``kr.mod("bass/cutoff", kr.p("400 800 1600 800"), bars=2)``): it is
+        stretched over `bars` cycles and played on the control, continuous
+        parts sampled by the engine's scheduler.
         """
         _split_path(path)
+        if isinstance(shape, Pattern):
+            if lo is not None or hi is not None:
+                raise ValueError("kr.mod: a pattern shape carries its own values; leave out lo "
+                                 "and hi (write the range into it, e.g. kr.sine(200, 2000))")
+            self.play(path, shape.slow(positive_bars("kr.mod", bars)))
+            return
+        if lo is None or hi is None:
+            raise TypeError("kr.mod: give lo and hi, the range of the shape, e.g. "
+                            "kr.mod(\"bass/cutoff\", \"sine\", lo=200, hi=2000, bars=4)")
         if shape not in MOD_SHAPES:
             raise ValueError(f"kr.mod: shape {shape!r} is not one of {', '.join(MOD_SHAPES)}")
         self._write("mod", {"target": path, "shape": shape, "lo": _finite("kr.mod", lo, "lo"),

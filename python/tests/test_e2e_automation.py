@@ -3,6 +3,7 @@ a mod may have moved it since."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from krach import signal as krs
@@ -36,3 +37,19 @@ def test_a_fade_starts_where_a_mod_left_the_control(offline_session, tmp_path):
     assert abs(fade[48000] - 0.5) < 0.02
     after = render(kr, tmp_path / "after.wav", "1/4")
     assert abs(after[-1] - 0.1) < 1e-4
+
+
+def test_mod_with_a_pattern_shape(offline_session, tmp_path):
+    kr = offline_session
+    kr.tempo = 120
+    kr.node("probe", level_probe, gain=1.0)
+    kr.mod("probe/level", kr.p("0.2 0.8"), bars=2)      # one step per bar
+    level = render(kr, tmp_path / "mod.wav", 2)
+    bar = 96000
+    assert abs(level[bar - 1] - 0.2) < 1e-4 and abs(level[2 * bar - 1] - 0.8) < 1e-4
+    assert [p["target"] for p in kr.request("transport")["patterns"]] == ["probe/level"]
+    kr.hush("probe/level")
+    with pytest.raises(ValueError, match="carries its own values"):
+        kr.mod("probe/level", kr.sine(0.2, 0.8), lo=0, hi=1)
+    with pytest.raises(TypeError, match="give lo and hi"):
+        kr.mod("probe/level", "sine")
