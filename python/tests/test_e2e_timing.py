@@ -469,7 +469,7 @@ def test_replacing_a_pattern_switches_exactly_at_the_boundary(kr: Session, tmp_p
 
 
 def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
-    """The PortAudio backend on a JACK server (dummy driver, 1024-frame periods):
+    """The PortAudio backend on a JACK server (dummy driver, 2048-frame periods):
     hit() * 8 at 120 BPM for about 4 seconds after it starts. Every event is
     applied on the very sample it was due (the scheduler queues 100 ms ahead),
     none late, none dropped, no xruns; the gate-ons are exactly 12 000 samples
