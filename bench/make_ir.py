@@ -3,8 +3,8 @@
 Run from the repository root:  PYTHONPATH=python /usr/bin/python3 bench/make_ir.py [outdir]
 Writes <outdir>/{kick,hat,bass,reverb_fx,patch}.json (default bench/build).
 
-The synths are copied verbatim from the getting-started guide (the "seed"
-patch). `patch` is the whole seed patch as one synth: kick + hat + bass, with
+The synths are the getting-started guide's (the "seed" patch), read from
+examples/five_minute_beat.py. `patch` is the whole seed patch as one synth: kick + hat + bass, with
 the bass also sent through the reverb, at the node gains of the guide.
 """
 
@@ -17,31 +17,11 @@ from pathlib import Path
 from krach import signal as krs
 
 
-# ---- the seed synths (docs: Getting Started, "5-minute beat") ----
+# ---- the seed synths: examples/five_minute_beat.py, through python/tests/seed.py ----
 
-def kick() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.25, 0.0, 0.05, gate)
-    return krs.sine_osc(55.0 + env * 200.0) * env * 0.9
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python" / "tests"))
+from seed import bass, hat, kick, reverb_fx  # noqa: E402
 
-
-def hat() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.04, 0.0, 0.02, gate)
-    return krs.highpass(krs.white_noise(), 8000.0) * env * 0.5
-
-
-def bass() -> krs.Signal:
-    freq = krs.control("freq", 55.0, 20.0, 800.0)
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    cutoff = krs.control("cutoff", 800.0, 100.0, 4000.0)
-    env = krs.adsr(0.005, 0.15, 0.3, 0.08, gate)
-    return krs.lowpass(krs.saw(freq), cutoff) * env * 0.55
-
-
-def reverb_fx(inp: krs.Signal) -> krs.Signal:
-    room = krs.control("room", 0.7, 0.0, 1.0)
-    return krs.reverb(inp, room) * 0.8
 
 
 # ---- the whole seed patch as one synth ----

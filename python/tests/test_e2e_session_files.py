@@ -195,38 +195,7 @@ def test_a_solo_a_finished_fade_and_an_input_survive_the_round_trip(start_engine
     assert _nodes(copy) == _nodes(kr)
 
 
-SEED = '''\
-def kick() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.25, 0.0, 0.05, gate)
-    return krs.sine_osc(55.0 + env * 200.0) * env * 0.9
-def hat() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.04, 0.0, 0.02, gate)
-    return krs.highpass(krs.white_noise(), 8000.0) * env * 0.5
-def bass() -> krs.Signal:
-    freq = krs.control("freq", 55.0, 20.0, 800.0)
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    cutoff = krs.control("cutoff", 800.0, 100.0, 4000.0)
-    env = krs.adsr(0.005, 0.15, 0.3, 0.08, gate)
-    return krs.lowpass(krs.saw(freq), cutoff) * env * 0.55
-def reverb_fx(inp: krs.Signal) -> krs.Signal:
-    room = krs.control("room", 0.7, 0.0, 1.0)
-    return krs.reverb(inp, room) * 0.8
-# Build the graph
-with kr.batch():
-    k = kr.node("kick", kick, gain=0.8)
-    h = kr.node("hat", hat, gain=0.5)
-    b = kr.node("bass", bass, gain=0.3)
-    verb = kr.node("verb", reverb_fx, gain=0.3)
-    b >> (verb, 0.4)
-# Play
-kr.tempo = 128
-k @ (kr.hit() * 4)
-h @ ((kr.rest() + kr.hit()) * 4)
-b @ kr.seq("A2", "D3", None, "E2").over(2)
-b @ ("cutoff", kr.sine(200, 2000).over(4))
-'''
+from seed import SOURCE as SEED  # noqa: E402  (the example file, exactly the guide's beat)
 
 LIVE = '''\
 kr.mod("bass/cutoff", "sine", lo=200, hi=2000, bars=4) # sine LFO
