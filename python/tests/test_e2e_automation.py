@@ -53,3 +53,20 @@ def test_mod_with_a_pattern_shape(offline_session, tmp_path):
         kr.mod("probe/level", kr.sine(0.2, 0.8), lo=0, hi=1)
     with pytest.raises(TypeError, match="give lo and hi"):
         kr.mod("probe/level", "sine")
+
+
+def test_patterns_and_mods_stay_inside_a_controls_range(offline_session, tmp_path):
+    """control_set clamps (and warns); patterns and mods reach the control by other
+    ways, and the engine keeps those inside [lo, hi] too."""
+    kr = offline_session
+    kr.tempo = 120
+    # Gain 0.5 keeps the probe below the output limiter's knee (0.9).
+    node = kr.node("probe", level_probe, gain=0.5)      # level: 0 to 1
+    node @ ("level", "3 -2")
+    level = render(kr, tmp_path / "pattern.wav", 1) * 2
+    assert abs(level[47999] - 1.0) < 1e-6 and abs(level[95999] - 0.0) < 1e-6
+    kr.hush("probe/level")
+    kr.mod("probe/level", "square", lo=-5, hi=5, bars=1)
+    level = render(kr, tmp_path / "mod.wav", 1) * 2
+    assert level.min() >= 0.0 and level.max() <= 1.0
+    assert abs(level[47000] - 1.0) < 1e-4 and abs(level[95000] - 0.0) < 1e-4

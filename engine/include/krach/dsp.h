@@ -55,7 +55,8 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program);
 void kr_dsp_instance_destroy(kr_dsp_instance *instance);
 const kr_dsp_program *kr_dsp_instance_program(const kr_dsp_instance *instance);
 
-/* Control values. set_control jumps the smoother when `immediate` (used to
+/* Control values, always kept within the control's [lo, hi] (NaN → lo).
+ * set_control jumps the smoother when `immediate` (used to
  * give a new instance its values before it plays); otherwise the value is a
  * target that non-gate controls glide to. Safe on the audio thread. */
 void kr_dsp_instance_set_control(kr_dsp_instance *instance, int index, double value,

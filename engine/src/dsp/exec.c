@@ -104,6 +104,11 @@ void kr_dsp_instance_set_control(kr_dsp_instance *inst, int index, double value,
 {
     if (index < 0 || index >= inst->program->control_count)
         return;
+    /* Every way a value arrives (control_set, pattern events, mod, fade) ends
+     * here, so this is where a control's range holds; the server reports
+     * out-of-range values it was sent, the audio thread only keeps them in. */
+    const kr_ir_control *range = &inst->program->controls[index];
+    value = !(value >= range->lo) ? range->lo : value > range->hi ? range->hi : value;
     /* A note that starts while the gate is high must still be an onset: the
      * gate drops to 0 for one sample so envelopes see a rising edge. "High"
      * is what was last *played*: a gate-off and the next gate-on on the same
