@@ -6,16 +6,20 @@
 #
 # Silent when everything is present (one dpkg-query call, no apt). Otherwise it
 # installs what is missing with apt-get, as root or through `sudo -n`, or prints
-# the exact command to run and exits 1. ipython3 is optional: installed when we
+# the exact command to run and exits 1. Optional packages (ipython3; faust and
+# libfaust2 when only running) are installed when we
 # can install, never a failure.
 set -euo pipefail
 
 mode=${1:-run}
 run_pkgs=(build-essential cmake pkg-config portaudio19-dev libsndfile1-dev libjansson-dev python3)
+# faust + libfaust2: the FAUST backend (faust_expr, .dsp files). Optional to
+# run krach, required to test both backends.
+faust_pkgs=(faust libfaust2)
 optional_pkgs=(ipython3)
 case $mode in
-  run)  pkgs=("${run_pkgs[@]}") ;;
-  test) pkgs=("${run_pkgs[@]}" python3-pytest python3-numpy python3-soundfile python3-pip python3-setuptools jackd2 clang sox) ;;
+  run)  pkgs=("${run_pkgs[@]}"); optional_pkgs+=("${faust_pkgs[@]}") ;;
+  test) pkgs=("${run_pkgs[@]}" "${faust_pkgs[@]}" python3-pytest python3-numpy python3-soundfile python3-pip python3-setuptools jackd2 clang sox) ;;
   *)    echo "usage: $0 [run|test]" >&2; exit 2 ;;
 esac
 
