@@ -1,5 +1,7 @@
 /* engine.c — the engine context and the session model (server thread). */
 #include "krach/engine.h"
+#include "krach/faust.h"
+#include "krach/faust_dir.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -23,6 +25,37 @@ void kr_error_set(kr_error *error, const char *code, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(error->message, sizeof error->message, fmt, args);
     va_end(args);
+    kr_utf8_repair(error->message);
+}
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static int utf8_sequence(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    int len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+            : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+    for (int k = 1; k < len; k++) /* stops at the NUL: it is no continuation */
+        if (s[k] < (k == 1 ? lo : 0x80) || s[k] > (k == 1 ? hi : 0xBF))
+            return 0;
+    return len;
+}
+
+void kr_utf8_repair(char *text)
+{
+    unsigned char *s = (unsigned char *)text;
+    while (*s) {
+        int len = utf8_sequence(s);
+        if (len == 0)
+            *s++ = '?';
+        else
+            s += len;
+    }
 }
 
 static void home_path(char *out, size_t len, const char *leaf)
@@ -45,7 +78,36 @@ void kr_config_defaults(kr_config *config)
         home_path(config->socket_path, sizeof config->socket_path, "engine.sock");
     home_path(config->token_file, sizeof config->token_file, "token");
     home_path(config->log_path, sizeof config->log_path, "engine.log");
+    const char *env_dsp = getenv("KRACH_DSP_DIR");
+    if (env_dsp && *env_dsp)
+        snprintf(config->dsp_dir, sizeof config->dsp_dir, "%s", env_dsp);
+    else
+        home_path(config->dsp_dir, sizeof config->dsp_dir, "dsp");
     config->log_level = KR_LOG_INFO;
+}
+
+/* What must go on while the server thread waits for libfaust: audio-thread
+ * leftovers collected, pattern events queued ahead of the clock. */
+static void keep_time(void *ctx)
+{
+    kr_engine *engine = ctx;
+    kr_engine_collect(engine);
+    kr_scheduler_tick(engine);
+}
+
+/* The FAUST cache and folder: without them FAUST nodes are refused with a
+ * clear error, so a failure here is a warning, not a failed start. */
+static void open_faust(kr_engine *engine)
+{
+    if (!kr_faust_available())
+        return;
+    engine->faust_cache = kr_faust_cache_create(KR_FAUST_CACHE_ENTRIES);
+    if (engine->faust_cache)
+        kr_faust_cache_set_pump(engine->faust_cache, keep_time, engine);
+    kr_error error = {0};
+    engine->faust_dir = kr_faust_dir_open(engine->config.dsp_dir, &error);
+    if (!engine->faust_dir)
+        kr_logf(engine->log, KR_LOG_WARN, "FAUST files disabled: %s", error.message);
 }
 
 int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t errlen)
@@ -60,6 +122,7 @@ int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t
     kr_logf(engine->log, KR_LOG_INFO, "krach-engine %s starting (pid %d)", KRACH_VERSION,
             (int)getpid());
     kr_scheduler_init(&engine->sched, config->audio.sample_rate);
+    open_faust(engine);
     if (kr_rt_init(&engine->rt, config->audio.sample_rate, KR_MAX_CHANNELS,
                    (float)engine->master)) {
         snprintf(err, errlen, "out of memory creating the real-time core");
@@ -103,8 +166,76 @@ static void watch_audio_clock(kr_engine *engine)
     }
 }
 
+static void push_event(kr_engine *engine, json_t *event)
+{
+    char *text = json_dumps(event, JSON_COMPACT);
+    json_decref(event);
+    size_t n = text ? strlen(text) : 0;
+    char *line = text ? realloc(text, n + 2) : NULL;
+    if (!line) {
+        free(text);
+        return;
+    }
+    if (engine->pushed_count >= KR_MAX_PUSHED) {
+        /* Nobody drained them (there is always a server loop, so this means a
+         * flood): the log still has every report. */
+        free(line);
+        return;
+    }
+    memcpy(line + n, "\n", 2);
+    engine->pushed[engine->pushed_count++] = line;
+}
+
+void kr_engine_push_event(kr_engine *engine, json_t *event)
+{
+    push_event(engine, event);
+}
+
+void kr_engine_push(kr_engine *engine, const char *event, const char *node,
+                    const char *message)
+{
+    push_event(engine, json_pack("{s:s, s:s, s:s}", "event", event, "node", node, "message",
+                                 message));
+}
+
+char *kr_engine_take_pushed(kr_engine *engine)
+{
+    if (engine->pushed_count == 0)
+        return NULL;
+    char *line = engine->pushed[0];
+    memmove(engine->pushed, engine->pushed + 1,
+            (size_t)(engine->pushed_count - 1) * sizeof *engine->pushed);
+    engine->pushed_count--;
+    return line;
+}
+
+/* Nodes the audio thread silenced since the last look: each fault is
+ * reported once, in the log and to subscribed clients. */
+static void report_faults(kr_engine *engine)
+{
+    uint64_t faults = atomic_load_explicit(&engine->rt.node_faults, memory_order_acquire);
+    if (faults == engine->node_faults_seen)
+        return;
+    engine->node_faults_seen = faults;
+    for (int i = 0; i < engine->node_count; i++) {
+        kr_node *node = engine->nodes[i];
+        unsigned count = atomic_load_explicit(&node->fault_count, memory_order_acquire);
+        if (count == node->fault_seen)
+            continue;
+        node->fault_seen = count;
+        char message[256];
+        snprintf(message, sizeof message, "node '%s' produced NaN or infinity and was "
+                 "silenced; the rest plays on. Fix its synth (a division by zero, log or "
+                 "sqrt of a negative number, an unstable filter) and define it again to "
+                 "replace it", node->name);
+        kr_logf(engine->log, KR_LOG_WARN, "%s", message);
+        kr_engine_push(engine, "node_fault", node->name, message);
+    }
+}
+
 void kr_engine_collect(kr_engine *engine)
 {
+    report_faults(engine);
     watch_audio_clock(engine);
     kr_recorder_drain(engine);
     kr_rt_note note;
@@ -431,12 +562,18 @@ void kr_engine_close(kr_engine *engine)
         kr_rt_free(&engine->rt);
     }
     kr_scheduler_free(&engine->sched);
+    kr_faust_dir_close(engine->faust_dir);
+    engine->faust_dir = NULL;
+    kr_faust_cache_destroy(engine->faust_cache); /* programs keep their own code */
+    engine->faust_cache = NULL;
     json_decref(engine->scenes);
     engine->scenes = NULL;
     free(engine->batch_cmds);
     engine->batch_cmds = NULL;
     free(engine->applied);
     engine->applied = NULL;
+    for (char *line; (line = kr_engine_take_pushed(engine));)
+        free(line);
     if (engine->log) {
         kr_logf(engine->log, KR_LOG_INFO, "krach-engine stopped");
         kr_log_close(engine->log);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "krach/engine.h"
+#include "krach/faust.h"
+#include "krach/ir.h"
 #include "krach/server.h"
 
 /* The one process-wide variable: a signal handler can reach nothing else. */
@@ -23,16 +25,21 @@ static void usage(FILE *out)
         "  --offline              no clock: time advances only on 'render'\n"
         "  --backend KIND         auto (default: device, else null), portaudio, null, offline\n"
         "  --socket PATH          Unix socket (default ~/.krach/engine.sock, or $KRACH_SOCKET)\n"
-        "  --tcp [HOST:]PORT      also listen on TCP (host defaults to 127.0.0.1); token required\n"
+        "  --tcp [HOST:]PORT      also listen on TCP, token required; HOST defaults to 127.0.0.1\n"
+        "                         (this machine only): 0.0.0.0 or an address accepts others\n"
         "  --token TOKEN          the TCP token (default: read or create --token-file)\n"
         "  --token-file PATH      default ~/.krach/token (created with mode 0600)\n"
         "  --log PATH|-           log file (default ~/.krach/engine.log; - = stderr)\n"
         "  --log-level LEVEL      error, warn, info (default) or debug\n"
+        "  --dsp-dir PATH         FAUST files: NAME.dsp is node type faust:NAME (default\n"
+        "                         ~/.krach/dsp, or $KRACH_DSP_DIR); watched for changes\n"
         "  --sample-rate HZ       default 48000\n"
         "  --block-size FRAMES    default 256\n"
         "  --device NAME|INDEX    output device (PortAudio)\n"
         "  --audio-api NAME       PortAudio host API, e.g. ALSA or JACK\n"
         "  --inputs N             audio input channels to open (default 2; 0 = none)\n"
+        "  --faust-export FILE    print the signal IR in FILE (- = stdin) as a FAUST program\n"
+        "                         and exit (no audio)\n"
         "  --test-faults          allow fault injection (tests only)\n"
         "  --record-events        log every applied event for 'applied_events' (tests only)\n"
         "  --version, --help\n");
@@ -125,6 +132,8 @@ static int parse_args(int argc, char **argv, kr_config *cfg)
             rc = copy_path(a, cfg->token_file, sizeof cfg->token_file, v);
         } else if (!strcmp(a, "--log")) {
             rc = copy_path(a, cfg->log_path, sizeof cfg->log_path, v);
+        } else if (!strcmp(a, "--dsp-dir")) {
+            rc = copy_path(a, cfg->dsp_dir, sizeof cfg->dsp_dir, v);
         } else if (!strcmp(a, "--log-level")) {
             if ((rc = kr_log_level_parse(v, &cfg->log_level)))
                 fprintf(stderr, "krach-engine: --log-level is error, warn, info or debug\n");
@@ -149,8 +158,42 @@ static int parse_args(int argc, char **argv, kr_config *cfg)
     return 0;
 }
 
+/* --faust-export: the IR JSON in `path` (or stdin) as FAUST on stdout. */
+static int faust_export(const char *path)
+{
+    json_error_t jerr;
+    json_t *json = strcmp(path, "-") ? json_load_file(path, 0, &jerr) : json_loadf(stdin, 0, &jerr);
+    if (!json) {
+        if (jerr.line < 0) /* the file could not be read */
+            fprintf(stderr, "krach-engine: --faust-export: %s\n", jerr.text);
+        else
+            fprintf(stderr, "krach-engine: %s: not JSON (line %d: %s)\n", path, jerr.line,
+                    jerr.text);
+        return 1;
+    }
+    kr_ir ir;
+    kr_error error = {0};
+    char *program = NULL;
+    int bad = kr_ir_parse(json, &ir, &error);
+    json_decref(json);
+    if (!bad) {
+        program = kr_faust_export(&ir, &error);
+        kr_ir_free(&ir);
+    }
+    if (!program) {
+        fprintf(stderr, "krach-engine: %s: %s\n", path, error.message);
+        return 1;
+    }
+    fputs(program, stdout);
+    free(program);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--faust-export"))
+            return faust_export(argv[i + 1]);
     kr_config cfg;
     kr_config_defaults(&cfg);
     if (parse_args(argc, argv, &cfg))

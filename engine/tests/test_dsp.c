@@ -85,8 +85,15 @@ static void test_validation_errors_name_node_op_and_argument(void)
                  "control 'f': need lo <= init <= hi");
     expect_error(IR("", "{\"op\": \"const\", \"value\": 1}, {\"op\": \"lowpass\", \"in\": [0, 0], \"ordr\": 2}", "1"),
                  "unknown attribute 'ordr'");
+    /* faust_expr parses in every build; the native compiler hands it on. */
     expect_error(IR("", "{\"op\": \"const\", \"value\": 1}, {\"op\": \"faust_expr\", \"in\": [0], \"code\": \"_\"}", "1"),
-                 "faust and libfaust2");
+                 "only the FAUST backend compiles");
+    expect_error(IR("", "{\"op\": \"const\", \"value\": 1}, {\"op\": \"faust_expr\", \"in\": [0]}", "1"),
+                 "node 1 (faust_expr): attribute 'code' must be a non-empty string");
+    expect_error(IR("", "{\"op\": \"const\", \"value\": 1}, {\"op\": \"faust_expr\", \"in\": [0, 0, 0, 0, 0, 0], \"code\": \"_\"}", "1"),
+                 "takes at most 5 inputs, got 6");
+    expect_error(IR("", "{\"op\": \"const\", \"value\": 1}, {\"op\": \"faust_expr\", \"in\": [0], \"code\": \"_\", \"x\": 1}", "1"),
+                 "unknown attribute 'x'");
     expect_error(IR("", "{\"op\": \"const\", \"value\": 1}", "0, 0, 0"), "\"outputs\" must list 1 to 2");
 }
 
@@ -204,6 +211,8 @@ static void test_controls_are_smoothed_and_gates_jump(void)
     kr_dsp_instance *inst = kr_dsp_instance_create(p);
     float out[4800];
     float *outs[1] = {out};
+    kr_dsp_instance_run(inst, NULL, outs, 1); /* running: a new value now glides */
+    CHECK(out[0] == 0.0f);
     kr_dsp_instance_set_control(inst, 0, 1.0, false);
     kr_dsp_instance_run(inst, NULL, outs, 4800);
     float biggest = 0;
@@ -213,6 +222,14 @@ static void test_controls_are_smoothed_and_gates_jump(void)
     CHECK(out[0] > 0.0f && out[0] < 0.01f);
     CHECK(biggest < 1.0f / 700.0f);
     CHECK_NEAR(out[719], 1.0 - exp(-1.0), 0.01); /* one time constant: 63 % */
+    kr_dsp_instance_destroy(inst);
+
+    /* Before its first sample an instance has nothing to glide from: a value
+     * set then (an event on the node's first block) is where it starts. */
+    inst = kr_dsp_instance_create(p);
+    kr_dsp_instance_set_control(inst, 0, 0.75, false);
+    kr_dsp_instance_run(inst, NULL, outs, 64);
+    CHECK(out[0] == 0.75f && out[63] == 0.75f);
     kr_dsp_instance_destroy(inst);
 
     inst = kr_dsp_instance_create(g);

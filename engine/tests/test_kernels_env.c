@@ -232,6 +232,31 @@ static void test_ar(void)
     CHECK(kt_split_ok(op("ar"), &attrs0, SR, in, N));
 }
 
+/* An attack that ends within the rounding slack just before a sample leaves a
+ * (tiny) negative remainder of the period: it must not run the next segment
+ * backwards, which with release 0 (an infinite rate) gave +inf. Every attack
+ * length from 1 to 2000 samples, and fractional ones, stays within [0, 1]. */
+static void test_ar_release_zero(void)
+{
+    float a = 0.0f, r = 0.0f;
+    kt_sig in[3] = { kt_uni(&a), kt_uni(&r), kt_arr(gate) };
+    long bad = 0;
+    gate_span(10, 11);
+    for (int k = 1; k <= 2000; k++) {
+        a = (float)(k / SR);
+        kt_render_new(op("ar"), &attrs0, SR, in, out, 2100, KT_BLOCKS);
+        for (long i = 0; i < 2100; i++)
+            bad += !(out[i] >= 0.0f && out[i] <= 1.0f);
+        a = (float)((k + 0.37) / SR);
+        kt_render_new(op("ar"), &attrs0, SR, in, out, 2100, KT_BLOCKS);
+        for (long i = 0; i < 2100; i++)
+            bad += !(out[i] >= 0.0f && out[i] <= 1.0f);
+    }
+    if (bad)
+        fprintf(stderr, "ar with release 0: %ld samples outside [0, 1]\n", bad);
+    CHECK(bad == 0);
+}
+
 static void test_decay(void)
 {
     float t = 0.5f;
@@ -294,6 +319,7 @@ int main(void)
     test_adsr_zero_and_varying();
     test_adsr_uniform();
     test_ar();
+    test_ar_release_zero();
     test_decay();
     test_trigger_latch();
     printf("envelope timing: worst error %.5f samples (first sample at or after the exact event time)\n", worst_timing);

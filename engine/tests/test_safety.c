@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "kr_test.h"
 #include "krach/graph.h"
@@ -411,76 +412,185 @@ static void test_rt_slicing_does_not_change_the_samples(void)
     kr_node_destroy(tb);
 }
 
-static size_t expected_fault_samples(size_t frames, int channels)
-{
-    /* The fault tone poisons every 7th sample of each slice (from 0). */
-    size_t n = 0;
-    while (frames > 0) {
-        size_t slice = frames > KR_MAX_BLOCK ? KR_MAX_BLOCK : frames;
-        n += (slice + 6) / 7;
-        frames -= slice;
-    }
-    return n * (size_t)channels;
-}
-
-static void test_rt_fault_tone_never_reaches_output(void)
+/* A fault tone is silenced whole, from its first block: nothing non-finite
+ * reaches the mix, so the master stage has nothing to scrub, and the output is
+ * bit-identical to the healthy tone alone. */
+static void test_rt_fault_tone_is_isolated(void)
 {
     static const kr_tone_fault faults[] = {KR_TONE_FAULT_NAN, KR_TONE_FAULT_INF};
     for (int f = 0; f < 2; f++) {
-        kr_rt rt;
+        kr_rt rt, ref;
         CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
+        CHECK(kr_rt_init(&ref, RATE, 2, 1.0f) == 0);
         kr_node *nodes[2] = {kr_tone_create("bad", RATE, 440.0, 0.5, faults[f]),
                              kr_tone_create("good", RATE, 1000.0, 0.25, KR_TONE_FAULT_NONE)};
+        kr_node *alone = kr_tone_create("good", RATE, 1000.0, 0.25, KR_TONE_FAULT_NONE);
         swap_in(&rt, kr_graph_create(nodes, 2, NULL, 0));
+        swap_in(&ref, kr_graph_create(&alone, 1, NULL, 0));
         enum { FRAMES = 4800 };
-        static float out[FRAMES * 2];
-        kr_rt_process(&rt, out, FRAMES);
-        long nonfinite = 0, outside = 0, zeros = 0;
-        for (int i = 0; i < FRAMES * 2; i++) {
-            if (!isfinite(out[i]))
-                nonfinite++;
-            if (fabsf(out[i]) > 1.0f)
-                outside++;
-            if (out[i] == 0.0f)
-                zeros++;
-        }
-        CHECK(nonfinite == 0);
-        CHECK(outside == 0);
-        size_t want = expected_fault_samples(FRAMES, 2);
-        CHECK(atomic_load(&rt.nonfinite) == want);
-        CHECK((size_t)zeros >= want);
-        CHECK(peak(out, FRAMES * 2) > 0.5f); /* the healthy samples still play */
-
-        /* The audio thread posted one note about it, with count and total. */
-        CHECK(kr_ring_count(&rt.notes) == 1);
-        kr_rt_note note;
-        CHECK(kr_ring_pop(&rt.notes, &note));
-        CHECK(note.level == KR_LOG_WARN);
-        CHECK_STR_CONTAINS(note.fmt, "non-finite");
-        CHECK(note.a == (double)want);
-        CHECK(note.b == (double)want);
-
-        /* Further scrubs within the same second of audio post no new note… */
-        for (int i = 0; i < 9; i++)
+        static float out[FRAMES * 2], want[FRAMES * 2];
+        for (int i = 0; i < 12; i++) {
             kr_rt_process(&rt, out, FRAMES);
-        CHECK(kr_ring_count(&rt.notes) == 0);
-        CHECK(atomic_load(&rt.nonfinite) == 10 * want);
-        /* …but once a second of audio has passed since the last note (that
-         * one was at frame 4800, so at frame 52800 = 11 blocks), one more
-         * arrives carrying the new count and the running total. */
-        kr_rt_process(&rt, out, FRAMES);
-        CHECK(kr_ring_count(&rt.notes) == 1);
-        CHECK(kr_ring_pop(&rt.notes, &note));
-        CHECK(note.a == (double)(10 * want));
-        CHECK(note.b == (double)(11 * want));
-        kr_rt_process(&rt, out, FRAMES);
-        CHECK(kr_ring_count(&rt.notes) == 0);
-        CHECK(atomic_load(&rt.nonfinite) == 12 * want);
-
+            kr_rt_process(&ref, want, FRAMES);
+            CHECK(memcmp(out, want, sizeof out) == 0);
+        }
+        CHECK(peak(out, FRAMES * 2) > 0.2f); /* the healthy tone still plays */
+        CHECK(atomic_load(&rt.nonfinite) == 0);
+        CHECK(atomic_load(&rt.node_faults) == 1);
+        CHECK(atomic_load(&nodes[0]->faulted));
+        CHECK(atomic_load(&nodes[0]->fault_count) == 1);
+        CHECK(!atomic_load(&nodes[1]->faulted));
+        CHECK(kr_ring_count(&rt.notes) == 0); /* the report is the server's job */
         rt_teardown(&rt);
+        rt_teardown(&ref);
         kr_node_destroy(nodes[0]);
         kr_node_destroy(nodes[1]);
+        kr_node_destroy(alone);
     }
+}
+
+/* ---- per-node isolation with a node that turns bad later ----------------------- */
+
+typedef struct later_state {
+    long long pos, bad_at; /* the first sample that is NaN */
+    int runs;              /* process calls */
+    float value;           /* what it plays while healthy */
+} later_state;
+
+static void later_process(kr_node *node, unsigned frames, struct kr_rt *rt)
+{
+    (void)rt;
+    later_state *s = node->state;
+    s->runs++;
+    for (unsigned i = 0; i < frames; i++, s->pos++)
+        node->out[0][i] = s->pos >= s->bad_at ? logf(-1.0f) * s->value : s->value;
+}
+
+static void later_set_param(kr_node *node, int voice, int index, double value)
+{
+    (void)node, (void)voice, (void)index, (void)value;
+}
+
+/* The "new definition": a healthy state replaces the poisoned one (the test
+ * owns both, so nothing is retired). */
+static void later_swap(kr_node *node, void *payload, struct kr_rt *rt)
+{
+    (void)rt;
+    node->state = payload;
+}
+
+static const kr_node_type later_type = {
+    .kind = "later", .process = later_process, .set_param = later_set_param,
+    .swap = later_swap,
+};
+
+static void test_node_turning_bad_is_silenced_and_replaceable(void)
+{
+    enum { BLOCK = 256, BLOCKS = 40, BAD_AT = 10 * BLOCK + 100 };
+    kr_rt rt, ref;
+    CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
+    CHECK(kr_rt_init(&ref, RATE, 2, 1.0f) == 0);
+    later_state first = {0, BAD_AT, 0, 0.0f}, second = {0, 1LL << 60, 0, 0.125f};
+    kr_node *bad = kr_node_create(&later_type, "bad", 1, RATE, 1.0f, &first);
+    kr_node *good = kr_tone_create("good", RATE, 1000.0, 0.25, KR_TONE_FAULT_NONE);
+    kr_node *alone = kr_tone_create("good", RATE, 1000.0, 0.25, KR_TONE_FAULT_NONE);
+    kr_node *both[2] = {bad, good};
+    swap_in(&rt, kr_graph_create(both, 2, NULL, 0));
+    swap_in(&ref, kr_graph_create(&alone, 1, NULL, 0));
+    static float out[BLOCK * 2], want[BLOCK * 2];
+    long differing = 0;
+    for (int b = 0; b < BLOCKS; b++) {
+        kr_rt_process(&rt, out, BLOCK);
+        kr_rt_process(&ref, want, BLOCK);
+        differing += memcmp(out, want, sizeof out) != 0;
+        /* The fault is seen in the block that holds sample BAD_AT (block 10). */
+        CHECK(atomic_load(&bad->faulted) == (b >= 10));
+    }
+    /* It played exact zeros before, so the mix equals the tone alone throughout. */
+    CHECK(differing == 0);
+    CHECK(first.runs == 11); /* never run again once faulted */
+    CHECK(atomic_load(&bad->fault_count) == 1);
+    CHECK(atomic_load(&rt.node_faults) == 1);
+    CHECK(atomic_load(&rt.nonfinite) == 0);
+
+    /* A new definition clears the fault: the node plays again. */
+    kr_rt_command swap = {.type = KR_RT_NODE_SWAP, .ptr = bad, .payload = &second};
+    CHECK(kr_rt_send(&rt, &swap));
+    kr_rt_process(&rt, out, BLOCK);
+    kr_rt_process(&ref, want, BLOCK);
+    CHECK(!atomic_load(&bad->faulted));
+    CHECK(second.runs == 1);
+    CHECK_NEAR(out[2 * 100] - want[2 * 100], 0.125, 1e-6);
+    rt_teardown(&rt);
+    rt_teardown(&ref);
+    bad->state = NULL; /* stack states */
+    kr_node_destroy(bad);
+    kr_node_destroy(good);
+    kr_node_destroy(alone);
+}
+
+/* Finite nodes can still sum to infinity: the master stage scrubs that and
+ * posts one note (at most one per second of audio). */
+static void test_master_scrubs_an_overflowing_sum(void)
+{
+    kr_rt rt;
+    CHECK(kr_rt_init(&rt, RATE, 2, 1.0f) == 0);
+    later_state a = {0, 1LL << 60, 0, FLT_MAX}, b = {0, 1LL << 60, 0, FLT_MAX};
+    kr_node *nodes[2] = {kr_node_create(&later_type, "a", 1, RATE, 1.0f, &a),
+                         kr_node_create(&later_type, "b", 1, RATE, 1.0f, &b)};
+    swap_in(&rt, kr_graph_create(nodes, 2, NULL, 0));
+    static float out[256 * 2];
+    kr_rt_process(&rt, out, 256);
+    CHECK(atomic_load(&rt.nonfinite) == 512);
+    CHECK(atomic_load(&rt.node_faults) == 0);
+    CHECK(peak(out, 512) == 0.0f);
+    CHECK(kr_ring_count(&rt.notes) == 1);
+    kr_rt_note note;
+    CHECK(kr_ring_pop(&rt.notes, &note));
+    CHECK_STR_CONTAINS(note.fmt, "non-finite");
+    CHECK(note.a == 512.0 && note.b == 512.0);
+    kr_rt_process(&rt, out, 256);
+    CHECK(kr_ring_count(&rt.notes) == 0); /* not again within the second */
+    rt_teardown(&rt);
+    for (int i = 0; i < 2; i++) {
+        nodes[i]->state = NULL;
+        kr_node_destroy(nodes[i]);
+    }
+}
+
+static void test_all_finite_scan(void)
+{
+    float x[300];
+    for (int i = 0; i < 300; i++)
+        x[i] = (float)i * 1e3f - 1e5f;
+    CHECK(kr_safety_all_finite(x, 300));
+    CHECK(kr_safety_all_finite(x, 0));
+    const float odd[] = {FLT_MAX, -FLT_MAX, FLT_MIN, FLT_TRUE_MIN, -0.0f, 0.0f};
+    CHECK(kr_safety_all_finite(odd, sizeof odd / sizeof odd[0]));
+    const float bad[] = {NAN, -NAN, INFINITY, -INFINITY, bits_float(0x7f800001u),
+                         bits_float(0xffc00000u)};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        for (int at = 0; at < 300; at += 37) {
+            float saved = x[at];
+            x[at] = bad[k];
+            CHECK(!kr_safety_all_finite(x, 300));
+            CHECK(kr_safety_all_finite(x, (size_t)at)); /* only the samples before it */
+            x[at] = saved;
+        }
+    /* Cost, for docs/performance.md: one node's stereo block of 128 frames. */
+    static float block[2][128];
+    struct timespec t0, t1;
+    enum { REPS = 200000 };
+    volatile bool sink = true;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int r = 0; r < REPS; r++) {
+        block[0][r & 127] = (float)r;
+        sink = kr_safety_all_finite(block[0], 128) & kr_safety_all_finite(block[1], 128);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    (void)sink;
+    double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / REPS;
+    printf("kr_safety_all_finite: %.1f ns per stereo 128-frame block\n", ns);
 }
 
 static void test_rt_master_gain_ramps_smoothly(void)
@@ -614,7 +724,10 @@ int main(void)
     test_rt_init_and_silence_without_graph();
     test_rt_tone_frequency_and_peak();
     test_rt_slicing_does_not_change_the_samples();
-    test_rt_fault_tone_never_reaches_output();
+    test_rt_fault_tone_is_isolated();
+    test_node_turning_bad_is_silenced_and_replaceable();
+    test_master_scrubs_an_overflowing_sum();
+    test_all_finite_scan();
     test_rt_master_gain_ramps_smoothly();
     test_rt_retires_replaced_graphs();
     test_rt_command_queue_full_is_reported();

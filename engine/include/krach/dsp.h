@@ -18,6 +18,11 @@
 
 #include "krach/ir.h"
 
+/* State of one instance (one voice): enough for the largest rwtable (2^24
+ * entries) and the longest delay (60 s at 384 kHz) together; more is refused
+ * with bad_ir, so one request cannot take the machine's memory. */
+#define KR_DSP_MAX_STATE_BYTES ((size_t)256 << 20)
+
 typedef struct kr_dsp_program kr_dsp_program;
 typedef struct kr_dsp_instance kr_dsp_instance;
 
@@ -32,9 +37,26 @@ typedef struct kr_dsp_stats {
     size_t state_bytes;/* per instance */
 } kr_dsp_stats;
 
-/* Compiles `ir` (which the program does not keep) for `sample_rate`.
- * Returns NULL with error->code "bad_ir" on failure. */
+/* Compiles `ir` (which the program does not keep) for `sample_rate` with the
+ * native compiler. Returns NULL with error->code "bad_ir" on failure (an IR
+ * with faust_expr nodes is refused: only the FAUST backend runs those). */
 kr_dsp_program *kr_dsp_compile(const kr_ir *ir, double sample_rate, kr_error *error);
+
+/* Which compiler builds a program: AUTO is native unless the IR has
+ * faust_expr nodes; FAUST exports the IR and compiles it with libfaust
+ * (faust.h). */
+typedef enum kr_dsp_backend {
+    KR_DSP_BACKEND_AUTO = 0,
+    KR_DSP_BACKEND_NATIVE,
+    KR_DSP_BACKEND_FAUST
+} kr_dsp_backend;
+struct kr_faust_cache;
+/* Server thread: compiles `ir` with `backend`; `cache` (may be NULL) keeps
+ * FAUST compilations. */
+kr_dsp_program *kr_dsp_build(const kr_ir *ir, double sample_rate, kr_dsp_backend backend,
+                             struct kr_faust_cache *cache, kr_error *error);
+/* The backend that compiled `program` (NATIVE or FAUST). */
+kr_dsp_backend kr_dsp_program_backend(const kr_dsp_program *program);
 /* Shared ownership: a program lives while any holder keeps a reference. */
 void kr_dsp_program_retain(kr_dsp_program *program);
 void kr_dsp_program_release(kr_dsp_program *program);

@@ -14,11 +14,24 @@
 #define KRACH_DSP_NODE_H
 
 #include "krach/dsp.h"
+#include "krach/faust_dir.h"
 #include "krach/node.h"
 #include "krach/rational.h"
 
 #define KR_DSP_CROSSFADE_SECONDS 0.02
 #define KR_MAX_VOICES 64
+/* DSP state (delay lines, tables, filter memories) is allocated per voice;
+ * these bound what node_set may ask for, so memory stays bounded whatever a
+ * client sends (each IR table or delay alone is within ir.h's limits, but
+ * voices and nodes multiply them). */
+#define KR_MAX_NODE_STATE ((size_t)256 << 20)  /* bytes: one node, all voices */
+#define KR_MAX_DSP_STATE  ((size_t)1024 << 20) /* bytes: every node together */
+
+/* Server thread: bytes of state `voices` instances of `program` hold. */
+size_t kr_dsp_voices_bytes(const kr_dsp_program *program, int voices);
+/* Server thread: checks that node `name` may hold `bytes` of state while
+ * the other nodes hold `others`. Returns 0, or -1 with error "limit". */
+int kr_dsp_check_state(const char *name, size_t bytes, size_t others, kr_error *error);
 
 typedef struct kr_dsp_voices {
     int count;
@@ -46,7 +59,9 @@ typedef struct kr_dsp_model {
     int voices;                   /* voice count of the newest set */
     double *values;               /* control values, by the program's control index */
     unsigned char *clamp_warned;  /* per control: an out-of-range value was logged */
-    char *ir_text;                /* the IR as sent (JSON), for `state` */
+    char *ir_text;                /* the IR as sent (JSON), for `state`; NULL for a FAUST file */
+    kr_dsp_backend backend;       /* the backend the request asked for */
+    char faust_type[KR_FAUST_NAME_MAX + 1]; /* NAME of a "faust:NAME" node, else "" */
     kr_voice_note notes[KR_MAX_VOICES];
 } kr_dsp_model;
 

@@ -31,6 +31,7 @@ typedef struct kr_config {
     char token[128];            /* "" = read or generate token_file */
     char token_file[KR_PATH_MAX];
     char log_path[KR_PATH_MAX];
+    char dsp_dir[KR_PATH_MAX];  /* FAUST files: NAME.dsp is node type faust:NAME */
     kr_log_level log_level;
     bool test_faults;           /* allow fault injection (tests only) */
     bool record_events;         /* keep a log of applied events (tests only) */
@@ -73,12 +74,22 @@ typedef struct kr_engine {
     bool publish_due;
     kr_recorder recorder;       /* kr.record */
     struct json_t *scenes;      /* name → saved state (cmd_state.c), or NULL */
+    size_t scene_bytes;         /* their size as JSON text (KR_MAX_SCENE_BYTES) */
     kr_rt_command *batch_cmds;  /* commands held back until the batch's end */
     int batch_count, batch_cap;
     /* --record-events: applied events drained from the audio thread, for
      * tests that check every event landed on its sample (bounded). */
     kr_applied_event *applied;
     size_t applied_count, applied_cap, applied_dropped;
+    /* Event lines for subscribed clients (JSON + newline, malloc'd), queued by
+     * kr_engine_collect and taken by the server (kr_engine_take_pushed). */
+    char *pushed[KR_MAX_PUSHED];
+    int pushed_count;
+    uint64_t node_faults_seen;  /* rt.node_faults already looked at */
+    /* FAUST backend (src/faust): compiled code by source, and the watched
+     * folder of .dsp files (NULL without libfaust or if it cannot be watched). */
+    struct kr_faust_cache *faust_cache;
+    struct kr_faust_dir *faust_dir;
 } kr_engine;
 
 /* Fills `config` with defaults (paths under ~/.krach, KRACH_SOCKET honoured). */
@@ -90,7 +101,20 @@ int kr_engine_open(kr_engine *engine, const kr_config *config, char *err, size_t
 /* Stops audio and frees everything the engine owns. */
 void kr_engine_close(kr_engine *engine);
 
-/* Frees retired graphs and logs the audio thread's notes. Call often. */
+/* Server thread: queue the event line {"event": event, "node": node,
+ * "message": message} for subscribed clients (dropped beyond KR_MAX_PUSHED). */
+void kr_engine_push(kr_engine *engine, const char *event, const char *node,
+                    const char *message);
+
+/* Server thread: the next event line to push to subscribed clients (the
+ * caller frees it), or NULL. */
+char *kr_engine_take_pushed(kr_engine *engine);
+
+/* Server thread: queues `event` (taken) for subscribed clients. */
+void kr_engine_push_event(kr_engine *engine, struct json_t *event);
+
+/* Frees retired graphs and logs the audio thread's notes; reports nodes the
+ * audio thread silenced for non-finite output (log + pushed event). Call often. */
 void kr_engine_collect(kr_engine *engine);
 
 /* The cycle the clock is at: cycle_at(the current sample), except right after

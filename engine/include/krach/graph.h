@@ -13,7 +13,12 @@
  * route from it adds a copy to its destination's input: a *send* adds
  * output · gain · mute · level (post-fader, level smoothed); a *port*
  * connection adds the raw output. A stereo source feeds a mono input with the
- * mean of its channels. */
+ * mean of its channels.
+ *
+ * Fault isolation: a node whose block holds NaN or infinity is *faulted*: that
+ * block and every later one are exact zeros (the node is no longer run) until a
+ * KR_RT_NODE_SWAP replaces what it plays; rt->node_faults and the node's
+ * fault_count tell the server, which reports it (kr_engine_collect). */
 #ifndef KRACH_GRAPH_H
 #define KRACH_GRAPH_H
 

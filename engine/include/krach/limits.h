@@ -14,6 +14,8 @@
 #define KR_MAX_NODE_INPUTS 8                  /* audio inputs of one node */
 #define KR_MAX_ROUTES      1024
 #define KR_MAX_SCENES      256
+#define KR_MAX_SCENE_BYTES (64 * 1024 * 1024) /* all saved scenes, as JSON text */
+#define KR_MAX_PUSHED      64                 /* event lines waiting for the server loop */
 #define KR_MAX_BLOCK       4096               /* frames per processing slice */
 #define KR_RT_QUEUE        1024               /* commands in flight to the audio thread */
 #define KR_RT_NOTES        256                /* log notes in flight from the audio thread */

@@ -51,6 +51,13 @@ struct kr_node {
     float smooth_coef;              /* one-pole coefficient for ~20 ms */
     double gain_setting;            /* server thread only: the gain last set */
     bool muted, soloed;             /* server thread only: mixer state */
+    /* Fault isolation (graph.c): a block with NaN or infinity silences the
+     * node until a swap (a new definition) replaces what it plays. The audio
+     * thread sets `faulted` and bumps `fault_count`; the server thread reports
+     * each new count once (fault_seen) and reads `faulted` for status. */
+    atomic_bool faulted;
+    atomic_uint fault_count;
+    unsigned fault_seen;            /* server thread only */
     void *state;                    /* owned by the node, freed by destroy_state */
 };
 

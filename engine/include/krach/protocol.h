@@ -17,6 +17,7 @@ typedef struct kr_peer {
     bool needs_auth;     /* TCP: must send a valid `auth` first */
     bool authenticated;
     bool close_after_reply; /* set by the handler: drop the connection */
+    bool subscribed;     /* wants pushed event lines (`subscribe`) */
 } kr_peer;
 
 /* Handles one request line (without its newline). Returns the reply as a

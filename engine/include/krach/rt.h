@@ -97,6 +97,7 @@ typedef struct kr_rt {
     atomic_uint_fast64_t frames;     /* frames processed since start */
     atomic_uint_fast64_t xruns;      /* deadlines missed (reported by backends) */
     atomic_uint_fast64_t nonfinite;  /* NaN/Inf samples scrubbed */
+    atomic_uint_fast64_t node_faults;/* nodes silenced for non-finite output (graph.c) */
     atomic_uint_fast32_t cpu_load_permille; /* smoothed, 0..1000+ */
     atomic_uint_fast64_t late_events;    /* applied after their sample (queued too late) */
     atomic_uint_fast64_t dropped_events; /* lost because the event queue was full */

@@ -32,6 +32,10 @@
 #define KR_SCHED_GRID       256      /* samples between continuous-pattern samples */
 #define KR_SCHED_LOOKAHEAD  0.1      /* seconds queued ahead of a live audio clock */
 #define KR_SCHED_MARGIN     0.02     /* seconds: live changes land no earlier than this */
+/* Onsets one pattern plays per cycle: `play` refuses a pattern whose first
+ * cycle has more; a later cycle with more plays its first ones and drops the
+ * rest (reported once), so the server and the audio queues stay bounded. */
+#define KR_SCHED_CYCLE_EVENTS 4096
 
 typedef struct kr_slot {
     uint32_t tag;                    /* events carry it, so they can be cancelled */
@@ -49,6 +53,9 @@ typedef struct kr_slot {
     kr_rat queued_until;             /* cycles already sent */
     int64_t skip_before;             /* after a cancel: events before this sample still stand */
     bool chord_warned;
+    int64_t budget_cycle;            /* the cycle whose onsets budget_used counts */
+    int budget_used;
+    bool dense_warned;
 } kr_slot;
 
 /* An automation as the server remembers it (the audio thread holds the

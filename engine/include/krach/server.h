@@ -20,7 +20,8 @@ void kr_server_run(kr_server *server, volatile int *stop);
 /* Closes every connection, removes the socket file, frees the server. */
 void kr_server_close(kr_server *server);
 
-/* Reads the token file, or creates it (mode 0600) with 32 random bytes in hex.
+/* Reads the token file (refused unless a regular file of ours with no group or
+ * other permissions), or creates it (mode 0600) with 32 random bytes in hex.
  * Returns 0, or -1 with a message. */
 int kr_token_load_or_create(const char *path, char *token, size_t len, char *err,
                             size_t errlen);

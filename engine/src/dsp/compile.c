@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "../faust/backend.h"
 
 /* ---- canonical nodes ---------------------------------------------------- */
 
@@ -302,16 +303,6 @@ static void sign_step(sigbuf *s, const kr_step *st)
         sig_put(s, a->table, (size_t)a->table_len * sizeof(float));
 }
 
-static uint64_t fnv1a(const unsigned char *data, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= data[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static int emit(compiler *c, kr_dsp_program *p)
 {
     const kr_ir *ir = c->ir;
@@ -442,7 +433,7 @@ static int emit(compiler *c, kr_dsp_program *p)
     }
     p->signature = sig.data;
     p->signature_len = sig.len;
-    p->hash = fnv1a(sig.data, sig.len);
+    p->hash = kr_dsp_hash_bytes(sig.data, sig.len);
     return 0;
 }
 
@@ -457,11 +448,17 @@ static void program_free(kr_dsp_program *p)
     free(p->const_values);
     free(p->tables);
     free(p->signature);
+    kr_faust_code_release(p->faust);
     free(p);
 }
 
 kr_dsp_program *kr_dsp_compile(const kr_ir *ir, double sample_rate, kr_error *error)
 {
+    if (ir->faust_nodes) {
+        kr_error_set(error, "bad_ir", "the synth uses krs.faust_expr, which only the FAUST "
+                     "backend compiles; leave the backend on auto or choose 'faust'");
+        return NULL;
+    }
     compiler c = {.ir = ir, .sample_rate = sample_rate, .error = error};
     size_t n = (size_t)ir->node_count;
     size_t table_size = 16;
@@ -496,7 +493,9 @@ kr_dsp_program *kr_dsp_compile(const kr_ir *ir, double sample_rate, kr_error *er
         p->controls = calloc((size_t)ir->control_count + 1, sizeof *p->controls);
         ok = p->controls && emit(&c, p) == 0;
         if (ok) {
-            memcpy(p->controls, ir->controls, (size_t)ir->control_count * sizeof *p->controls);
+            if (ir->control_count > 0) /* an IR without controls has none to copy (NULL) */
+                memcpy(p->controls, ir->controls,
+                       (size_t)ir->control_count * sizeof *p->controls);
             for (int o = 0; o < ir->output_count; o++)
                 p->output_slots[o] = c.nodes[c.remap[ir->outputs[o]]].slot;
             atomic_init(&p->refs, 1);
@@ -512,6 +511,16 @@ kr_dsp_program *kr_dsp_compile(const kr_ir *ir, double sample_rate, kr_error *er
     if (!ok) {
         program_free(p);
         kr_error_set(error, "bad_ir", "out of memory compiling the synth");
+        return NULL;
+    }
+    if (p->state_bytes > KR_DSP_MAX_STATE_BYTES) {
+        /* Each op is bounded (tables, max_time) but their number is not: a
+         * few KiB of IR could ask for gigabytes per voice. */
+        kr_error_set(error, "bad_ir", "the synth needs %zu MiB of state per voice (delay "
+                     "lines, tables, reverbs); the limit is %d MiB: use fewer of them, "
+                     "shorter max_time or smaller tables", p->state_bytes >> 20,
+                     (int)(KR_DSP_MAX_STATE_BYTES >> 20));
+        program_free(p);
         return NULL;
     }
     return p;
@@ -545,6 +554,11 @@ int kr_dsp_program_find_control(const kr_dsp_program *p, const char *name)
         if (!strcmp(p->controls[i].name, name))
             return i;
     return -1;
+}
+
+kr_dsp_backend kr_dsp_program_backend(const kr_dsp_program *p)
+{
+    return p->faust ? KR_DSP_BACKEND_FAUST : KR_DSP_BACKEND_NATIVE;
 }
 
 bool kr_dsp_program_equal(const kr_dsp_program *a, const kr_dsp_program *b)

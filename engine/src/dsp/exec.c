@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "program.h"
+#include "../faust/backend.h"
 
 /* 15 ms: fast enough to feel immediate, slow enough that no jump clicks. */
 #define CONTROL_SMOOTH_SECONDS 0.015
@@ -19,11 +20,21 @@ struct kr_dsp_instance {
     double *ctl_target;
     unsigned char *ctl_retrigger; /* a gate re-raised while high: dip for one sample */
     unsigned char *ctl_played_high; /* gates: the last sample rendered was high */
+    bool started;              /* has rendered a sample: values set before then jump */
+    kr_faust_voice *faust;     /* FAUST programs: the voice that computes (no steps) */
+    int gate;                  /* index of the gate control, or -1 */
     double smooth_coef;
     /* smooth_pow[i] = smooth_coef^(i+1): a smoother's whole block in closed
      * form, without the serial multiply-add chain of the recursion. */
     double smooth_pow[KR_DSP_BLOCK];
 };
+
+/* A step's kernel state. A program whose ops are all stateless has no state
+ * arena (NULL), and NULL + 0 is undefined in C: their kernels get NULL. */
+static void *step_state(kr_dsp_instance *inst, const kr_step *st)
+{
+    return inst->state ? inst->state + st->state_offset : NULL;
+}
 
 kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
 {
@@ -64,8 +75,16 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
         inst->slot[s][0] = program->const_values[s];
         inst->uniform[s] = 1;
     }
-    for (int k = 0; k < controls; k++)
+    inst->gate = -1;
+    for (int k = 0; k < controls; k++) {
         inst->ctl_value[k] = inst->ctl_target[k] = program->controls[k].init;
+        if (program->controls[k].gate)
+            inst->gate = k;
+    }
+    if (program->faust && !(inst->faust = kr_faust_voice_create(program))) {
+        kr_dsp_instance_destroy(inst);
+        return NULL;
+    }
     inst->smooth_coef = exp(-1.0 / (CONTROL_SMOOTH_SECONDS * program->sample_rate));
     double power = 1.0;
     for (int i = 0; i < KR_DSP_BLOCK; i++)
@@ -73,7 +92,7 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
     for (int i = 0; i < program->step_count; i++) {
         const kr_step *st = &program->steps[i];
         if (st->kind == KR_STEP_OP && st->op->init)
-            st->op->init(inst->state + st->state_offset, &st->attrs, program->sample_rate);
+            st->op->init(step_state(inst, st), &st->attrs, program->sample_rate);
     }
     return inst;
 }
@@ -82,6 +101,7 @@ void kr_dsp_instance_destroy(kr_dsp_instance *inst)
 {
     if (!inst)
         return;
+    kr_faust_voice_destroy(inst->faust);
     kr_dsp_program_release(inst->program);
     free(inst->state);
     free(inst->mem_cells);
@@ -120,7 +140,10 @@ void kr_dsp_instance_set_control(kr_dsp_instance *inst, int index, double value,
             inst->ctl_retrigger[index] = 0;
     }
     inst->ctl_target[index] = value;
-    if (immediate || inst->program->controls[index].gate)
+    /* Before its first sample an instance has no past to glide from: a value
+     * that arrives then (a pattern event on a node's first block) is where the
+     * control starts. FAUST's export starts its smoother the same way. */
+    if (immediate || !inst->started || inst->program->controls[index].gate)
         inst->ctl_value[index] = value;
 }
 
@@ -136,9 +159,13 @@ static void run_control(kr_dsp_instance *inst, const kr_step *st, unsigned n)
     float *out = inst->slot[st->out];
     double value = inst->ctl_value[st->index], target = inst->ctl_target[st->index];
     const kr_ir_control *ctl = &inst->program->controls[st->index];
-    /* Settled (or a gate): one value for the block. The snap threshold is far
-     * below anything audible: a millionth of the control's range. */
-    double eps = 1e-6 * (ctl->hi - ctl->lo > 0 ? ctl->hi - ctl->lo : 1.0);
+    /* Settled (or a gate): one value for the block, once what is left of the
+     * glide no longer shows in the float output (half an ulp of the target) or
+     * is 1e-12 of the range. Snapping earlier (it was 1e-6 of the range) made
+     * a jump that an integrating consumer keeps: an oscillator driven by the
+     * control ended up measurably out of phase with the exact glide (FAUST's). */
+    double eps = fmax(fabs(target) * 0x1p-25,
+                      1e-12 * (ctl->hi - ctl->lo > 0 ? ctl->hi - ctl->lo : 1.0));
     if (ctl->gate && inst->ctl_retrigger[st->index]) {
         inst->ctl_retrigger[st->index] = 0;
         out[0] = 0.0f;
@@ -181,7 +208,7 @@ static int run_op(kr_dsp_instance *inst, const kr_step *st, unsigned offset, uns
         }
     }
     call.out = inst->slot[st->out] + offset;
-    return st->op->run(inst->state + st->state_offset, &call);
+    return st->op->run(step_state(inst, st), &call);
 }
 
 /* A mem outside any loop: its input is already computed for the block. */
@@ -277,6 +304,18 @@ void kr_dsp_instance_run(kr_dsp_instance *inst, const float *const *inputs,
                          float *const *outputs, unsigned frames)
 {
     const kr_dsp_program *p = inst->program;
+    inst->started |= frames > 0;
+    if (inst->faust) {
+        /* Controls reach FAUST as targets (the exported code smooths them);
+         * the gate's one-sample dip happens inside. */
+        int g = inst->gate;
+        bool dip_only = g >= 0 && inst->ctl_retrigger[g] && frames == 1;
+        kr_faust_voice_run(inst->faust, inst->ctl_target, inst->ctl_retrigger, g, inputs,
+                           outputs, frames);
+        if (g >= 0 && frames > 0)
+            inst->ctl_played_high[g] = !dip_only && inst->ctl_target[g] > 0.0;
+        return;
+    }
     for (unsigned offset = 0; offset < frames; offset += KR_DSP_BLOCK) {
         unsigned n = frames - offset < KR_DSP_BLOCK ? frames - offset : KR_DSP_BLOCK;
         run_block(inst, inputs, offset, n);

@@ -112,7 +112,7 @@ static const char *allowed_attrs(const char *op)
         {"lowpass", "order"},      {"highpass", "order"},   {"lfo", "shape"},
         {"white_noise", "seed"},   {"pink_noise", "seed"},  {"delay", "max_time"},
         {"echo", "max_time"},      {"rdtable", "table"},    {"wavetable", "table"},
-        {"rwtable", "size init"},
+        {"rwtable", "size init"},  {"faust_expr", "code"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i].op, op) == 0)
@@ -123,6 +123,8 @@ static const char *allowed_attrs(const char *op)
 static bool key_in_list(const char *key, const char *list)
 {
     size_t n = strlen(key);
+    if (n == 0) /* no attribute is called ""; strstr would find it everywhere */
+        return false;
     for (const char *p = list; (p = strstr(p, key)); p += n)
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
             return true;
@@ -225,6 +227,29 @@ static const char *arg_name(const char *op, int arity, int k)
     return arity == 1 ? "x" : generic[k];
 }
 
+/* faust_expr: any number of inputs (up to KR_DSP_MAX_IN) and its code. */
+static int parse_faust_expr(parse_ctx *ctx, json_t *node, kr_ir_node *out)
+{
+    json_t *in = json_object_get(node, "in");
+    size_t given = json_is_array(in) ? json_array_size(in) : 0;
+    if (given > KR_DSP_MAX_IN)
+        return fail(ctx, "takes at most %d inputs, got %zu: split the expression into "
+                    "several faust_expr nodes", KR_DSP_MAX_IN, given);
+    const char *code = json_string_value(json_object_get(node, "code"));
+    if (!code || !*code)
+        return fail(ctx, "attribute 'code' must be a non-empty string of FAUST code");
+    size_t len = strlen(code);
+    if (len > KR_IR_MAX_FAUST_CODE)
+        return fail(ctx, "the code is %zu bytes; the limit is %d", len, KR_IR_MAX_FAUST_CODE);
+    out->kind = KR_IR_FAUST;
+    out->arity = (int)given;
+    out->code = strdup(code);
+    if (!out->code)
+        return fail(ctx, "out of memory");
+    ctx->ir->faust_nodes++;
+    return 0;
+}
+
 static int parse_node(parse_ctx *ctx, json_t *node, kr_ir_node *out)
 {
     if (!json_is_object(node))
@@ -241,11 +266,10 @@ static int parse_node(parse_ctx *ctx, json_t *node, kr_ir_node *out)
             out->arity = builtin_ops[i].arity;
         }
     }
-    if (out->arity < 0) {
-        if (!strcmp(ctx->op, "faust_expr"))
-            return fail(ctx, "FAUST expressions are compiled through libfaust, which this engine "
-                        "does not have; install the Debian packages faust and libfaust2 and "
-                        "rebuild krach, or write the synth with krs primitives");
+    if (out->arity < 0 && !strcmp(ctx->op, "faust_expr")) {
+        if (parse_faust_expr(ctx, node, out))
+            return -1;
+    } else if (out->arity < 0) {
         out->op = kr_op_find(ctx->op);
         if (!out->op)
             return fail(ctx, "unknown op '%.40s' (see docs/signal-ir.md for the list)", ctx->op);
@@ -402,6 +426,8 @@ fail:
 
 void kr_ir_free(kr_ir *ir)
 {
+    for (int i = 0; ir->nodes && i < ir->node_count; i++)
+        free(ir->nodes[i].code);
     free(ir->controls);
     free(ir->nodes);
     free(ir->tables);

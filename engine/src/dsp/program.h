@@ -8,8 +8,11 @@
 #define KRACH_DSP_PROGRAM_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "krach/dsp.h"
+
+struct kr_faust_code;
 
 typedef enum kr_step_kind {
     KR_STEP_OP = 0,   /* a kernel call */
@@ -50,6 +53,19 @@ struct kr_dsp_program {
     size_t signature_len;
     uint64_t hash;
     kr_dsp_stats stats;
+    struct kr_faust_code *faust; /* FAUST backend (no steps then): its code, a reference */
 };
+
+/* FNV-1a: the programs' signature hash. */
+static inline uint64_t kr_dsp_hash_bytes(const void *data, size_t n)
+{
+    const unsigned char *bytes = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= bytes[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
 
 #endif

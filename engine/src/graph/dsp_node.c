@@ -126,6 +126,14 @@ static void dsp_swap(kr_node *node, void *payload, struct kr_rt *rt)
     dsp_state *s = node->state;
     if (s->fading)
         kr_rt_retire(rt, kr_dsp_voices_retire, s->fading);
+    if (atomic_load_explicit(&node->faulted, memory_order_relaxed)) {
+        /* A faulted set holds NaN in its state: no crossfade from it (the
+         * node was silent anyway), the new set starts at once. */
+        kr_rt_retire(rt, kr_dsp_voices_retire, s->current);
+        s->current = payload;
+        s->fading = NULL;
+        return;
+    }
     s->fading = s->current;
     s->current = payload;
     s->fade_pos = 0;
@@ -196,6 +204,31 @@ int kr_dsp_model_replace(kr_dsp_model *model, kr_dsp_program *program, int voice
     model->voices = voices;
     model->values = copy;
     model->clamp_warned = warned;
+    return 0;
+}
+
+size_t kr_dsp_voices_bytes(const kr_dsp_program *program, int voices)
+{
+    return kr_dsp_program_stats(program)->state_bytes * (size_t)(voices > 0 ? voices : 1);
+}
+
+int kr_dsp_check_state(const char *name, size_t bytes, size_t others, kr_error *error)
+{
+    const double mib = 1024.0 * 1024.0;
+    if (bytes > KR_MAX_NODE_STATE) {
+        kr_error_set(error, "limit", "node '%s' would hold %.0f MiB of DSP state (delay lines, "
+                     "tables, voices); the limit is %.0f MiB per node: use fewer voices, "
+                     "shorter delays (max_time) or smaller tables", name, (double)bytes / mib,
+                     (double)KR_MAX_NODE_STATE / mib);
+        return -1;
+    }
+    if (bytes + others > KR_MAX_DSP_STATE) {
+        kr_error_set(error, "limit", "node '%s' would bring the DSP state of all nodes to "
+                     "%.0f MiB; the limit is %.0f MiB: remove nodes, or use fewer voices or "
+                     "shorter delays", name, (double)(bytes + others) / mib,
+                     (double)KR_MAX_DSP_STATE / mib);
+        return -1;
+    }
     return 0;
 }
 

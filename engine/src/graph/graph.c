@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "krach/rt.h"
+#include "krach/safety.h"
+
 /* A one-pole glide never arrives by itself; once it is within a millionth
  * it lands, so a muted node is exactly silent, not 1e-20 of itself. */
 static inline float land(float value, float target)
@@ -84,6 +87,27 @@ int kr_graph_destroy(kr_graph *graph)
     return settled;
 }
 
+/* Runs one node; a block with NaN or infinity in it silences the node from
+ * then on (it is no longer run: its state is poisoned) and tells the server,
+ * which reports it. Its outputs are then exact zeros, so everything else in
+ * the mix is what it would be without the node. */
+static void run_isolated(kr_node *node, unsigned frames, struct kr_rt *rt)
+{
+    if (!atomic_load_explicit(&node->faulted, memory_order_relaxed)) {
+        node->type->process(node, frames, rt);
+        bool finite = true;
+        for (int ch = 0; ch < node->outputs; ch++)
+            finite = finite && kr_safety_all_finite(node->out[ch], frames);
+        if (finite)
+            return;
+        atomic_store_explicit(&node->faulted, true, memory_order_relaxed);
+        atomic_fetch_add_explicit(&node->fault_count, 1u, memory_order_release);
+        atomic_fetch_add_explicit(&rt->node_faults, 1, memory_order_release);
+    }
+    for (int ch = 0; ch < node->outputs; ch++)
+        memset(node->out[ch], 0, frames * sizeof(float));
+}
+
 void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels,
                       struct kr_rt *rt)
 {
@@ -96,7 +120,7 @@ void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels
     }
     for (int n = 0; n < graph->count; n++) {
         kr_node *node = graph->nodes[n];
-        node->type->process(node, frames, rt);
+        run_isolated(node, frames, rt);
         const float *left = node->out[0];
         const float *right = node->out[node->outputs > 1 ? 1 : 0];
         float gain = node->gain, audible = node->audible;

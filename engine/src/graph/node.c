@@ -29,6 +29,8 @@ kr_node *kr_node_create(const kr_node_type *type, const char *name, int outputs,
     node->gain_target = gain;
     node->gain_setting = gain;
     node->audible = node->audible_target = 1.0f;
+    atomic_init(&node->faulted, false);
+    atomic_init(&node->fault_count, 0u);
     node->post = calloc(KR_MAX_BLOCK, sizeof(float));
     if (!node->post) {
         kr_node_destroy(node);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "krach/rtguard.h"
 #include "krach/safety.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -143,6 +144,8 @@ static void apply_command(kr_rt *rt, const kr_rt_command *command)
         case KR_RT_NODE_SWAP: {
             kr_node *node = cmd.ptr;
             node->type->swap(node, cmd.payload, rt);
+            /* What made it fault is gone with the old set (see dsp_swap). */
+            atomic_store_explicit(&node->faulted, false, memory_order_relaxed);
             break;
         }
         case KR_RT_RECORD:
@@ -223,6 +226,7 @@ static void apply_due_events(kr_rt *rt, int64_t now)
 
 void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
 {
+    KR_RTGUARD_ENTER(); /* hygiene build: any malloc, lock or blocking call aborts */
     const double start = now_seconds();
     kr_rt_flush_denormals();
     kr_rt_apply_commands(rt);
@@ -270,4 +274,5 @@ void kr_rt_process(kr_rt *rt, float *out, unsigned long frames)
         atomic_store_explicit(&rt->cpu_load_permille, (uint_fast32_t)(smoothed + 0.5),
                               memory_order_relaxed);
     }
+    KR_RTGUARD_LEAVE();
 }

@@ -12,6 +12,7 @@
 #include "krach/dsp.h"
 #include "krach/dsp_node.h"
 #include "krach/ir.h"
+#include "node_source.h"
 #include "request.h"
 
 #define BATCH_MAX 1024
@@ -20,6 +21,8 @@ typedef struct sim_node {
     char name[KR_MAX_NAME];
     int inputs;
     const kr_dsp_program *program; /* NULL for other kinds */
+    int voices;
+    size_t bytes;                  /* DSP state (dsp_node.h limits) */
 } sim_node;
 
 typedef struct sim {
@@ -56,6 +59,8 @@ static void sim_load(sim *s, kr_engine *e)
         snprintf(s->nodes[i].name, KR_MAX_NAME, "%s", node->name);
         s->nodes[i].inputs = atomic_load(&node->input_count);
         s->nodes[i].program = model ? model->program : NULL;
+        s->nodes[i].voices = model ? model->voices : 0;
+        s->nodes[i].bytes = model ? kr_dsp_voices_bytes(model->program, model->voices) : 0;
     }
     s->route_count = 0;
     for (int r = 0; r < e->route_count; r++) {
@@ -96,16 +101,10 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
         const char *name;
         if (kr_field_name(sub, cmd, &name, &req->error) < 0)
             return -1;
-        json_t *json = json_object_get(sub, "ir");
-        kr_ir ir;
-        if (!json) {
-            kr_error_set(&req->error, "missing_field", "node_set needs field 'ir'");
+        kr_node_source source;
+        if (kr_node_source_parse(sub, cmd, &source, &req->error))
             return -1;
-        }
-        if (kr_ir_parse(json, &ir, &req->error))
-            return -1;
-        *program = kr_dsp_compile(&ir, req->engine->rt.sample_rate, &req->error);
-        kr_ir_free(&ir);
+        *program = kr_node_source_build(req->engine, sub, &source, &req->error);
         if (!*program)
             return -1;
         int i = sim_find(s, name);
@@ -113,14 +112,28 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
             i = s->count++;
             snprintf(s->nodes[i].name, KR_MAX_NAME, "%s", name);
             s->nodes[i].inputs = 0;
+            s->nodes[i].voices = 0;
+            s->nodes[i].bytes = 0;
         } else if (!s->nodes[i].program) {
             kr_error_set(&req->error, "exists", "node '%s' is not a synth", name);
             return -1;
         }
+        long long count = s->nodes[i].voices > 0 ? s->nodes[i].voices : 1;
+        if (kr_field_integer(sub, cmd, "count", false, 1, KR_MAX_VOICES, &count, &req->error) < 0)
+            return -1;
+        size_t others = 0;
+        for (int k = 0; k < s->count; k++)
+            if (k != i && s->nodes[k].name[0])
+                others += s->nodes[k].bytes;
+        size_t bytes = kr_dsp_voices_bytes(*program, (int)count);
+        if (kr_dsp_check_state(name, bytes, others, &req->error))
+            return -1;
         int inputs = kr_dsp_program_inputs(*program);
         if (inputs > s->nodes[i].inputs)
             s->nodes[i].inputs = inputs;
         s->nodes[i].program = *program;
+        s->nodes[i].voices = (int)count;
+        s->nodes[i].bytes = bytes;
         return 0;
     }
     if (!strcmp(cmd, "node_remove")) {
@@ -130,6 +143,7 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
             if (s->routes[r].src == a || s->routes[r].dst == a)
                 s->routes[r] = s->routes[--s->route_count];
         s->nodes[a].name[0] = '\0'; /* gone (indices stay valid) */
+        s->nodes[a].bytes = 0;
         return 0;
     }
     if (!strcmp(cmd, "connect")) {

@@ -8,32 +8,40 @@
 #include "krach/dsp.h"
 #include "krach/dsp_node.h"
 #include "krach/ir.h"
+#include "node_source.h"
 #include "request.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Parses and compiles the request's "ir"; times both. */
-static kr_dsp_program *compile_request(kr_request *req, double *micros)
+/* Builds the program the request names ("ir" or "type", see node_source.h);
+ * times it. */
+static kr_dsp_program *compile_request(kr_request *req, kr_node_source *source, double *micros)
 {
+    if (kr_node_source_parse(req->json, req->cmd, source, &req->error))
+        return NULL;
     if (req->precompiled) { /* a batch compiled it while checking */
         kr_dsp_program_retain(req->precompiled);
         *micros = 0.0;
         return req->precompiled;
     }
-    json_t *json = json_object_get(req->json, "ir");
-    if (!json) {
-        kr_error_set(&req->error, "missing_field", "%s needs field 'ir' (a signal IR object, "
-                     "see docs/signal-ir.md)", req->cmd);
-        return NULL;
-    }
     double start = kr_monotonic_seconds();
-    kr_ir ir;
-    if (kr_ir_parse(json, &ir, &req->error))
-        return NULL;
-    kr_dsp_program *program = kr_dsp_compile(&ir, req->engine->rt.sample_rate, &req->error);
-    kr_ir_free(&ir);
+    kr_dsp_program *program = kr_node_source_build(req->engine, req->json, source, &req->error);
     *micros = (kr_monotonic_seconds() - start) * 1e6;
     return program;
+}
+
+/* The state limits of dsp_node.h, for `node` (NULL when new) about to play
+ * `count` voices of `p`. */
+static int check_state(kr_engine *e, kr_node *node, const char *name, const kr_dsp_program *p,
+                       int count, kr_error *error)
+{
+    size_t others = 0;
+    for (int i = 0; i < e->node_count; i++) {
+        kr_dsp_model *m = kr_dsp_node_model(e->nodes[i]);
+        if (m && e->nodes[i] != node)
+            others += kr_dsp_voices_bytes(m->program, m->voices);
+    }
+    return kr_dsp_check_state(name, kr_dsp_voices_bytes(p, count), others, error);
 }
 
 static json_t *control_json(const kr_ir_control *c, double value)
@@ -57,6 +65,8 @@ static void describe_program(json_t *reply, const kr_dsp_program *p, const doubl
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)kr_dsp_program_hash(p));
     json_object_set_new(reply, "hash", json_string(hash));
     json_object_set_new(reply, "compile_us", json_real(micros));
+    json_object_set_new(reply, "backend",
+                        json_string(kr_node_source_backend_name(kr_dsp_program_backend(p))));
     const kr_dsp_stats *st = kr_dsp_program_stats(p);
     json_object_set_new(reply, "program",
                         json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I}", "ir_nodes",
@@ -166,7 +176,8 @@ static int send_control(kr_request *req, kr_node *node, int index, double value)
 int kr_cmd_compile(kr_request *req)
 {
     double micros;
-    kr_dsp_program *p = compile_request(req, &micros);
+    kr_node_source source;
+    kr_dsp_program *p = compile_request(req, &source, &micros);
     if (!p)
         return -1;
     describe_program(req->reply, p, NULL, micros);
@@ -174,9 +185,7 @@ int kr_cmd_compile(kr_request *req)
     return 0;
 }
 
-/* The values a replacement starts with: the old value for each control whose
- * name survives (clamped to the new range), else the new init. */
-static void carry_values(const kr_dsp_model *old, const kr_dsp_program *p, double *values)
+void kr_dsp_model_carry_values(const kr_dsp_model *old, const kr_dsp_program *p, double *values)
 {
     for (int i = 0; i < kr_dsp_program_control_count(p); i++) {
         const kr_ir_control *c = kr_dsp_program_control(p, i);
@@ -184,6 +193,42 @@ static void carry_values(const kr_dsp_model *old, const kr_dsp_program *p, doubl
         double v = j >= 0 ? old->values[j] : c->init;
         values[i] = v < c->lo ? c->lo : v > c->hi ? c->hi : v;
     }
+}
+
+/* Sends `voices` (taken) to replace a synth node's sound with a crossfade,
+ * and makes them the model. */
+static int swap_voices(kr_engine *e, kr_node *node, kr_dsp_program *p, kr_dsp_voices *voices,
+                       int count, const double *values, kr_error *error)
+{
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    if (kr_node_ensure_inputs(node, kr_dsp_program_inputs(p)) ||
+        kr_engine_reserve_retire(e, error) || kr_dsp_model_replace(model, p, count, values)) {
+        if (!error->code)
+            kr_error_set(error, "io_error", "out of memory replacing '%s'", node->name);
+        kr_dsp_voices_destroy(voices);
+        return -1;
+    }
+    kr_rt_command cmd = {.type = KR_RT_NODE_SWAP, .ptr = node, .payload = voices};
+    if (kr_engine_send(e, &cmd, error)) {
+        kr_dsp_voices_destroy(voices);
+        return -1;
+    }
+    e->retires_pending++;
+    kr_scheduler_node_changed(e, node->name, false);
+    return 0;
+}
+
+int kr_dsp_node_redefine(kr_engine *e, kr_node *node, kr_dsp_program *p, kr_error *error)
+{
+    kr_dsp_model *model = kr_dsp_node_model(node);
+    double values[KR_IR_MAX_CONTROLS + 1];
+    kr_dsp_model_carry_values(model, p, values);
+    kr_dsp_voices *voices = kr_dsp_voices_create(p, model->voices, values);
+    if (!voices) {
+        kr_error_set(error, "io_error", "out of memory instantiating '%s'", node->name);
+        return -1;
+    }
+    return swap_voices(e, node, p, voices, model->voices, values, error);
 }
 
 int kr_cmd_node_set(kr_request *req)
@@ -211,17 +256,20 @@ int kr_cmd_node_set(kr_request *req)
     }
     if (model && !has_count)
         count = model->voices; /* a replacement keeps the voice count unless told */
-    kr_dsp_program *p = compile_request(req, &micros);
+    kr_node_source source;
+    kr_dsp_program *p = compile_request(req, &source, &micros);
     if (!p)
         return -1;
     int n = kr_dsp_program_control_count(p);
     double values[KR_IR_MAX_CONTROLS + 1];
     json_t *clamped = json_array();
-    carry_values(model, p, values);
+    kr_dsp_model_carry_values(model, p, values);
     int rc = apply_initial_controls(req, name, p, values, clamped);
     bool kept = false, created = !node;
 
-    if (rc == 0 && model && model->voices == count && kr_dsp_program_equal(model->program, p)) {
+    /* A faulted node's state is poisoned: even the same program is re-instantiated. */
+    if (rc == 0 && model && model->voices == count && kr_dsp_program_equal(model->program, p) &&
+        !atomic_load(&node->faulted)) {
         /* Same program: keep the running instance and its state. */
         kept = true;
         for (int i = 0; rc == 0 && i < n; i++)
@@ -229,6 +277,8 @@ int kr_cmd_node_set(kr_request *req)
                 rc = send_control(req, node, i, values[i]);
                 model->values[i] = values[i];
             }
+    } else if (rc == 0 && check_state(e, node, name, p, (int)count, &req->error)) {
+        rc = -1;
     } else if (rc == 0) {
         kr_dsp_voices *inst = kr_dsp_voices_create(p, (int)count, values);
         if (!inst) {
@@ -250,33 +300,20 @@ int kr_cmd_node_set(kr_request *req)
                     rc = kr_engine_add_node(e, node, &req->error);
                     node = rc == 0 ? node : NULL;
                 }
-            } else if (kr_node_ensure_inputs(node, kr_dsp_program_inputs(p)) ||
-                       kr_engine_reserve_retire(e, &req->error) ||
-                       kr_dsp_model_replace(model, p, (int)count, values)) {
-                if (!req->error.code)
-                    kr_error_set(&req->error, "io_error", "out of memory replacing '%s'", name);
-                kr_dsp_voices_destroy(inst);
-                rc = -1;
             } else {
-                kr_rt_command cmd = {.type = KR_RT_NODE_SWAP, .ptr = node, .payload = inst};
-                rc = kr_engine_send(e, &cmd, &req->error);
-                if (rc == 0) {
-                    e->retires_pending++;
-                    kr_scheduler_node_changed(e, name, false);
-                } else {
-                    kr_dsp_voices_destroy(inst);
-                }
+                rc = swap_voices(e, node, p, inst, (int)count, values, &req->error);
             }
         }
     }
     if (rc == 0) {
-        /* Remember the IR as sent, for `state`. */
+        /* Remember the source as sent, for `state`: the IR (NULL for a FAUST
+         * file), the backend asked for, the file's type. */
         kr_dsp_model *m = kr_dsp_node_model(node);
-        char *text = json_dumps(json_object_get(req->json, "ir"), JSON_COMPACT);
-        if (text) {
-            free(m->ir_text);
-            m->ir_text = text;
-        }
+        json_t *ir = json_object_get(req->json, "ir");
+        free(m->ir_text);
+        m->ir_text = ir ? json_dumps(ir, JSON_COMPACT) : NULL;
+        m->backend = source.backend;
+        snprintf(m->faust_type, sizeof m->faust_type, "%s", source.faust_type);
     }
     if (rc == 0 && !created && has_gain) {
         kr_rt_command cmd = {.type = KR_RT_SET_GAIN, .ptr = node, .value = gain};
@@ -401,8 +438,9 @@ int kr_cmd_nodes(kr_request *req)
     json_t *list = json_array();
     for (int i = 0; i < e->node_count; i++) {
         kr_node *node = e->nodes[i];
-        json_t *item = json_pack("{s:s, s:s, s:f}", "name", node->name, "kind",
-                                 node->type->kind, "gain", (double)node->gain_setting);
+        json_t *item = json_pack("{s:s, s:s, s:f, s:b}", "name", node->name, "kind",
+                                 node->type->kind, "gain", (double)node->gain_setting,
+                                 "faulted", (int)atomic_load(&node->faulted));
         kr_dsp_model *model = kr_dsp_node_model(node);
         if (model) {
             const kr_dsp_program *p = model->program;

@@ -9,6 +9,7 @@
 #include "fields.h"
 #include "krach/dsp_node.h"
 #include "krach/input_node.h"
+#include "node_source.h"
 #include "request.h"
 
 static json_t *time_json(kr_rat t)
@@ -40,6 +41,11 @@ static json_t *session_state(kr_engine *e)
             json_error_t jerr;
             json_t *ir = model->ir_text ? json_loads(model->ir_text, 0, &jerr) : NULL;
             json_object_set_new(item, "ir", ir ? ir : json_null());
+            if (model->faust_type[0])
+                json_object_set_new(item, "type", json_sprintf("faust:%s", model->faust_type));
+            else if (model->backend != KR_DSP_BACKEND_AUTO)
+                json_object_set_new(item, "backend",
+                                    json_string(kr_node_source_backend_name(model->backend)));
             json_t *controls = json_object();
             for (int c = 0; c < kr_dsp_program_control_count(model->program); c++)
                 json_object_set_new(controls, kr_dsp_program_control(model->program, c)->name,
@@ -118,7 +124,37 @@ int kr_cmd_scene_save(kr_request *req)
         kr_error_set(&req->error, "limit", "at most %d scenes; overwrite one", KR_MAX_SCENES);
         return -1;
     }
-    json_object_set_new(store, name, session_state(req->engine));
+    /* With `state` (a `state` reply, e.g. kept by a client that replays a
+     * session into a restarted engine), that is stored instead of the present. */
+    json_t *given = json_object_get(req->json, "state");
+    if (given) {
+        static const char *arrays[] = {"nodes", "routes", "patterns", "automations"};
+        bool ok = json_is_object(given) && json_is_number(json_object_get(given, "bpm")) &&
+                  json_is_integer(json_object_get(given, "beats")) &&
+                  json_is_number(json_object_get(given, "master"));
+        for (size_t i = 0; ok && i < sizeof arrays / sizeof arrays[0]; i++)
+            ok = json_is_array(json_object_get(given, arrays[i]));
+        if (!ok) {
+            kr_error_set(&req->error, "bad_type", "scene_save: 'state' must be a session state "
+                         "as the 'state' command returns it (bpm, beats, master, nodes, routes, "
+                         "patterns, automations)");
+            return -1;
+        }
+    }
+    json_t *scene = given ? json_deep_copy(given) : session_state(req->engine);
+    json_t *old = json_object_get(store, name);
+    size_t bytes = json_dumpb(scene, NULL, 0, JSON_COMPACT);
+    size_t old_bytes = old ? json_dumpb(old, NULL, 0, JSON_COMPACT) : 0;
+    size_t total = req->engine->scene_bytes - old_bytes + bytes;
+    if (total > KR_MAX_SCENE_BYTES) {
+        json_decref(scene);
+        kr_error_set(&req->error, "limit", "saving scene '%s' would bring the saved scenes to "
+                     "%zu bytes; the limit is %d: overwrite or save fewer scenes", name, total,
+                     KR_MAX_SCENE_BYTES);
+        return -1;
+    }
+    req->engine->scene_bytes = total;
+    json_object_set_new(store, name, scene);
     json_object_set_new(req->reply, "name", json_string(name));
     return 0;
 }

@@ -9,6 +9,8 @@
 
 #include "fields.h"
 #include "request.h"
+#include "krach/faust.h"
+#include "krach/faust_dir.h"
 #include "krach/limits.h"
 
 typedef kr_request request;
@@ -19,6 +21,43 @@ typedef kr_handler_fn handler_fn;
 static int cmd_ping(request *req)
 {
     json_object_set_new(req->reply, "version", json_string(KRACH_VERSION));
+    return 0;
+}
+
+/* The FAUST backend: whether it is built, its folder, its cache. */
+static json_t *faust_status(kr_engine *e)
+{
+    json_t *f = json_pack("{s:b}", "available", kr_faust_available());
+    if (e->faust_dir)
+        json_object_set_new(f, "dsp_dir", json_string(kr_faust_dir_path(e->faust_dir)));
+    if (e->faust_cache) {
+        kr_faust_cache_stats st = kr_faust_cache_stats_get(e->faust_cache);
+        json_object_set_new(f, "cache", json_pack("{s:i, s:I, s:I, s:f}", "entries",
+                                                  st.entries, "hits", (json_int_t)st.hits,
+                                                  "misses", (json_int_t)st.misses,
+                                                  "last_compile_ms", st.last_compile_ms));
+    }
+    return f;
+}
+
+/* The request's IR written as a FAUST program (faust.h); no audio involved. */
+static int cmd_faust_export(request *req)
+{
+    json_t *json = json_object_get(req->json, "ir");
+    if (!json) {
+        kr_error_set(&req->error, "missing_field", "faust_export needs field 'ir' (a signal IR "
+                     "object, see docs/signal-ir.md)");
+        return -1;
+    }
+    kr_ir ir;
+    if (kr_ir_parse(json, &ir, &req->error))
+        return -1;
+    char *program = kr_faust_export(&ir, &req->error);
+    kr_ir_free(&ir);
+    if (!program)
+        return -1;
+    json_object_set_new(req->reply, "faust", json_string(program));
+    free(program);
     return 0;
 }
 
@@ -56,6 +95,18 @@ static int cmd_status(request *req)
     for (int i = 0; i < e->node_count; i++)
         json_array_append_new(nodes, json_string(e->nodes[i]->name));
     json_object_set_new(r, "nodes", nodes);
+    json_t *faulted = json_array();
+    for (int i = 0; i < e->node_count; i++)
+        if (atomic_load(&e->nodes[i]->faulted))
+            json_array_append_new(faulted, json_string(e->nodes[i]->name));
+    json_object_set_new(r, "faulted", faulted);
+    json_object_set_new(r, "faust", faust_status(e));
+    return 0;
+}
+
+static int cmd_subscribe(request *req)
+{
+    req->peer->subscribed = true;
     return 0;
 }
 
@@ -279,9 +330,11 @@ static const struct {
     handler_fn fn;
 } commands[] = {
     {"ping", cmd_ping},         {"status", cmd_status},       {"shutdown", cmd_shutdown},
+    {"subscribe", cmd_subscribe},
     {"master", cmd_master},     {"tone_add", cmd_tone_add},   {"tone_set", cmd_tone_set},
     {"tone_remove", cmd_tone_remove}, {"render", cmd_render}, {"auth", cmd_auth},
-    {"compile", kr_cmd_compile},      {"node_set", kr_cmd_node_set},
+    {"compile", kr_cmd_compile},      {"faust_export", cmd_faust_export},
+    {"node_set", kr_cmd_node_set},
     {"node_remove", kr_cmd_node_remove}, {"node_gain", kr_cmd_node_gain},
     {"control_set", kr_cmd_control_set}, {"control_get", kr_cmd_control_get},
     {"nodes", kr_cmd_nodes},
@@ -320,8 +373,13 @@ static char *finish(json_t *reply)
     return line;
 }
 
-static char *error_reply(json_t *id, const char *code, const char *message)
+static char *error_reply(json_t *id, const char *code, const char *text)
 {
+    /* JSON strings must be UTF-8; a message cut mid-character would make
+     * json_pack fail and the reply lose its error (batch composes its own). */
+    char message[1024]; /* every message here is shorter */
+    snprintf(message, sizeof message, "%s", text);
+    kr_utf8_repair(message);
     json_t *reply = json_object();
     json_object_set(reply, "id", id ? id : json_null());
     json_object_set_new(reply, "ok", json_false());
@@ -388,9 +446,12 @@ char *kr_protocol_handle(kr_engine *engine, kr_peer *peer, const char *line, siz
                 fn = commands[i].fn;
         bool must_auth = peer->needs_auth && !peer->authenticated;
         if (must_auth && fn != cmd_auth) {
-            /* Say nothing about the engine (not even its commands) before auth. */
+            /* Say nothing about the engine (not even its commands) before auth,
+             * and hang up: it counts as a failed authentication (lockout.h). */
+            peer->close_after_reply = true;
             out = error_reply(id, "unauthorized", "this TCP connection must first send "
-                              "{\"cmd\": \"auth\", \"token\": \"...\"} with the engine's token");
+                              "{\"cmd\": \"auth\", \"token\": \"...\"} with the engine's "
+                              "token; the connection is closed");
         } else if (!fn) {
             char known[400], message[600];
             list_commands(known, sizeof known);

@@ -32,6 +32,15 @@ int kr_cmd_node_gain(kr_request *req);
 int kr_cmd_control_set(kr_request *req);
 int kr_cmd_control_get(kr_request *req);
 int kr_cmd_nodes(kr_request *req);
+struct kr_dsp_model;
+/* The values a replacement starts with: the old value of each control whose
+ * name survives (clamped to the new range), else the new init. */
+void kr_dsp_model_carry_values(const struct kr_dsp_model *old,
+                               const struct kr_dsp_program *p, double *values);
+/* Replaces synth node `node`'s program with `p` (crossfaded, same voice count,
+ * surviving control values kept). */
+int kr_dsp_node_redefine(kr_engine *e, kr_node *node, struct kr_dsp_program *p,
+                         kr_error *error);
 
 /* cmd_transport.c: patterns, tempo and automation. */
 struct kr_pattern;
@@ -66,6 +75,10 @@ int kr_cmd_record_stop(kr_request *req);
 int kr_cmd_batch(kr_request *req);
 /* The handler for a command name (protocol.c's table), or NULL. */
 kr_handler_fn kr_protocol_handler(const char *name);
+
+/* faust_watch.c: recompile "faust:NAME" nodes whose file changed. Call
+ * often (it never blocks). */
+void kr_faust_watch_tick(kr_engine *engine);
 
 /* cmd_pattern.c: looking at patterns. */
 int kr_cmd_query(kr_request *req);

@@ -16,15 +16,31 @@
 
 #include "krach/limits.h"
 #include "krach/linebuf.h"
+#include "krach/lockout.h"
+#include "krach/overload.h"
 #include "krach/protocol.h"
+#include "request.h"
+
+/* Fairness: one client's turn reads at most this many lines and rounds of
+ * 64 KiB, so a flood of tiny requests or bytes cannot hold the loop while
+ * others (and the scheduler, run between turns) wait. */
+#define KR_LINES_PER_TURN 64
+#define KR_ROUNDS_PER_TURN 4
+/* A TCP client must authenticate this soon after connecting, and at most this
+ * many may be waiting to, so strangers cannot take every client slot. */
+#define KR_AUTH_TIMEOUT   10.0
+#define KR_MAX_UNAUTH     8
 
 typedef struct client {
     int fd;
     kr_peer peer;
+    kr_peer_addr addr;    /* TCP: the peer's address (for the lockout) */
+    double connected_at;
     kr_linebuf in;
     char *out;            /* replies not yet written */
     size_t out_len, out_cap, out_sent;
     bool closing;         /* close once `out` is flushed */
+    bool overflowed;      /* dropped for leaving KR_MAX_OUTBUF unread */
 } client;
 
 struct kr_server {
@@ -33,6 +49,8 @@ struct kr_server {
     bool unix_bound;
     client clients[KR_MAX_CLIENTS];
     int client_count;
+    kr_lockout lockout;   /* failed TCP authentications per address */
+    kr_overload overload; /* xrun reports (overload.h) */
 };
 
 static int set_nonblocking(int fd)
@@ -91,7 +109,7 @@ static int open_unix(kr_server *server, const char *path, char *err, size_t errl
         }
     }
     chmod(path, 0600);
-    if (listen(fd, 16) < 0 || set_nonblocking(fd) < 0) {
+    if (listen(fd, SOMAXCONN) < 0 || set_nonblocking(fd) < 0) {
         snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
         close(fd);
         return -1;
@@ -120,7 +138,7 @@ static int open_tcp(kr_server *server, const char *host, int port, char *err, si
             continue;
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 16) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
             break;
         close(fd);
         fd = -1;
@@ -167,6 +185,10 @@ fail:
 static void drop_client(kr_server *server, int index)
 {
     client *c = &server->clients[index];
+    if (c->overflowed)
+        kr_logf(server->engine->log, KR_LOG_WARN, "client dropped: it left more than %d MiB "
+                "of replies unread (a client must read what it asks for)",
+                KR_MAX_OUTBUF >> 20);
     close(c->fd);
     kr_linebuf_free(&c->in);
     free(c->out);
@@ -176,18 +198,72 @@ static void drop_client(kr_server *server, int index)
             server->client_count);
 }
 
+static kr_peer_addr peer_addr(const struct sockaddr_storage *ss, char *text, size_t len)
+{
+    kr_peer_addr a = {{0}};
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        memcpy(a.bytes, &in6->sin6_addr, 16);
+        inet_ntop(AF_INET6, &in6->sin6_addr, text, (socklen_t)len);
+    } else if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        a.bytes[10] = a.bytes[11] = 0xff; /* ::ffff:a.b.c.d, as a dual-stack socket sees it */
+        memcpy(a.bytes + 12, &in->sin_addr, 4);
+        inet_ntop(AF_INET, &in->sin_addr, text, (socklen_t)len);
+    } else {
+        snprintf(text, len, "local");
+    }
+    return a;
+}
+
+/* Answers a connection we will not serve with one error line, then hangs up. */
+static void refuse(int fd, const char *code, const char *message)
+{
+    char line[400];
+    int n = snprintf(line, sizeof line,
+                     "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}\n",
+                     code, message);
+    (void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    close(fd);
+}
+
+static int unauthenticated_count(const kr_server *server)
+{
+    int n = 0;
+    for (int i = 0; i < server->client_count; i++)
+        n += server->clients[i].peer.needs_auth && !server->clients[i].peer.authenticated;
+    return n;
+}
+
 static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
 {
     for (;;) {
-        int fd = accept(listen_fd, NULL, NULL);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        int fd = accept(listen_fd, (struct sockaddr *)&ss, &sslen);
         if (fd < 0)
             return;
+        char who[INET6_ADDRSTRLEN] = "local", message[200];
+        kr_peer_addr addr = needs_auth ? peer_addr(&ss, who, sizeof who) : (kr_peer_addr){{0}};
+        double now = kr_monotonic_seconds();
+        double locked = needs_auth ? kr_lockout_remaining(&server->lockout, &addr, now) : 0.0;
+        if (locked > 0.0) {
+            /* Refused before reading anything: guessing costs the full wait. */
+            snprintf(message, sizeof message, "too many failed authentications from %s; "
+                     "this address may try again in %.1f s", who, locked);
+            refuse(fd, "locked_out", message);
+            continue;
+        }
         if (server->client_count >= KR_MAX_CLIENTS) {
-            static const char full[] =
-                "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"limit\",\"message\":"
-                "\"the engine serves at most 64 clients at once; close one and retry\"}}\n";
-            (void)!send(fd, full, sizeof full - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
+            snprintf(message, sizeof message, "the engine serves at most %d clients at once; "
+                     "close one and retry", KR_MAX_CLIENTS);
+            refuse(fd, "limit", message);
+            continue;
+        }
+        if (needs_auth && unauthenticated_count(server) >= KR_MAX_UNAUTH) {
+            snprintf(message, sizeof message, "%d TCP clients are already waiting to "
+                     "authenticate; retry in a few seconds", KR_MAX_UNAUTH);
+            refuse(fd, "limit", message);
             continue;
         }
         set_nonblocking(fd);
@@ -195,10 +271,12 @@ static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
         memset(c, 0, sizeof *c);
         c->fd = fd;
         c->peer.needs_auth = needs_auth;
+        c->addr = addr;
+        c->connected_at = now;
         kr_linebuf_init(&c->in, KR_MAX_LINE);
         server->engine->clients = server->client_count;
-        kr_logf(server->engine->log, KR_LOG_DEBUG, "%s client connected (%d now)",
-                needs_auth ? "TCP" : "local", server->client_count);
+        kr_logf(server->engine->log, KR_LOG_DEBUG, "%s client connected from %s (%d now)",
+                needs_auth ? "TCP" : "local", who, server->client_count);
     }
 }
 
@@ -211,6 +289,7 @@ static void queue_reply(client *c, char *reply)
     size_t n = strlen(reply);
     if (c->out_len - c->out_sent + n > KR_MAX_OUTBUF) {
         c->closing = true; /* the client does not read its replies */
+        c->overflowed = true;
         c->out_len = c->out_sent = 0;
         free(reply);
         return;
@@ -240,6 +319,20 @@ typedef struct line_ctx {
     client *c;
 } line_ctx;
 
+/* After an unauthenticated TCP client's request: a success forgets its
+ * address's failures; a refusal (the connection is closed) counts one. */
+static void note_auth(kr_server *server, client *c)
+{
+    if (c->peer.authenticated) {
+        kr_lockout_success(&server->lockout, &c->addr);
+        return;
+    }
+    double lock = kr_lockout_fail(&server->lockout, &c->addr, kr_monotonic_seconds());
+    if (lock > 0.0)
+        kr_logf(server->engine->log, KR_LOG_WARN, "repeated failed TCP authentications: "
+                "that address is locked out for %.0f s", lock);
+}
+
 static int on_line(void *arg, const char *line, size_t len)
 {
     line_ctx *ctx = arg;
@@ -250,18 +343,25 @@ static int on_line(void *arg, const char *line, size_t len)
     }
     if (len == 0)
         return 0; /* blank lines are allowed as keep-alives */
+    bool was_pending = c->peer.needs_auth && !c->peer.authenticated;
     queue_reply(c, kr_protocol_handle(ctx->server->engine, &c->peer, line, len));
-    if (c->peer.close_after_reply)
+    /* Before auth, anything but the right token ends the connection. */
+    if (c->peer.close_after_reply || (was_pending && !c->peer.authenticated))
         c->closing = true;
+    if (was_pending)
+        note_auth(ctx->server, c);
     return c->closing || ctx->server->engine->shutdown_requested;
 }
 
-/* Returns false when the client should be dropped now. */
+/* Returns false when the client should be dropped now. Bytes are peeked, and
+ * only whole lines up to the turn's budget are taken off the socket, so what
+ * is left waits in the kernel for the next turn (nothing is dropped). */
 static bool read_client(kr_server *server, client *c)
 {
     char chunk[65536];
-    for (int rounds = 0; rounds < 16; rounds++) { /* bounded: others get their turn */
-        ssize_t n = recv(c->fd, chunk, sizeof chunk, 0);
+    int lines = 0;
+    for (int rounds = 0; rounds < KR_ROUNDS_PER_TURN && lines < KR_LINES_PER_TURN; rounds++) {
+        ssize_t n = recv(c->fd, chunk, sizeof chunk, MSG_PEEK);
         if (n == 0) {
             /* The client finished sending; answer what it asked, then close. */
             c->closing = true;
@@ -269,6 +369,17 @@ static bool read_client(kr_server *server, client *c)
         }
         if (n < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        size_t take = (size_t)n;
+        for (const char *p = chunk, *nl; (nl = memchr(p, '\n', (size_t)(chunk + n - p)));) {
+            p = nl + 1;
+            if (++lines == KR_LINES_PER_TURN) {
+                take = (size_t)(p - chunk);
+                break;
+            }
+        }
+        n = recv(c->fd, chunk, take, 0); /* the same bytes: this thread is the only reader */
+        if (n <= 0)
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
         line_ctx ctx = {server, c};
         int rc = kr_linebuf_feed(&c->in, chunk, (size_t)n, on_line, &ctx);
         if (rc < 0)
@@ -277,6 +388,22 @@ static bool read_client(kr_server *server, client *c)
             return true;
     }
     return true;
+}
+
+/* TCP clients that have not authenticated in time are told so and dropped. */
+static void expire_unauthenticated(kr_server *server, double now)
+{
+    for (int i = 0; i < server->client_count; i++) {
+        client *c = &server->clients[i];
+        if (!c->peer.needs_auth || c->peer.authenticated || c->closing ||
+            now - c->connected_at < KR_AUTH_TIMEOUT)
+            continue;
+        char *reply = strdup("{\"id\":null,\"ok\":false,\"error\":{\"code\":\"unauthorized\","
+                             "\"message\":\"no auth within 10 s of connecting; the connection "
+                             "is closed\"}}\n");
+        queue_reply(c, reply);
+        c->closing = true;
+    }
 }
 
 static bool write_client(client *c)
@@ -289,6 +416,40 @@ static bool write_client(client *c)
         c->out_sent += (size_t)n;
     }
     return !c->closing;
+}
+
+/* Event lines the engine queued go to every client that subscribed. */
+static void push_events(kr_server *server)
+{
+    for (char *line; (line = kr_engine_take_pushed(server->engine));) {
+        for (int i = 0; i < server->client_count; i++) {
+            client *c = &server->clients[i];
+            if (c->peer.subscribed && !c->closing)
+                queue_reply(c, strdup(line));
+        }
+        free(line);
+    }
+}
+
+/* Overload and recovery: logged, and pushed like the engine's events. */
+static void watch_overload(kr_server *server)
+{
+    kr_engine *e = server->engine;
+    if (kr_engine_is_offline(e))
+        return; /* no deadlines offline */
+    char *line = kr_overload_check(&server->overload, atomic_load(&e->rt.xruns),
+                                   (double)atomic_load(&e->rt.cpu_load_permille) / 1000.0,
+                                   e->backend.kind == KR_BACKEND_PORTAUDIO,
+                                   kr_monotonic_seconds());
+    if (!line)
+        return;
+    kr_logf(e->log, KR_LOG_WARN, "%.*s", (int)strlen(line) - 1, line);
+    for (int i = 0; i < server->client_count; i++) {
+        client *c = &server->clients[i];
+        if (c->peer.subscribed && !c->closing)
+            queue_reply(c, strdup(line));
+    }
+    free(line);
 }
 
 void kr_server_run(kr_server *server, volatile int *stop)
@@ -308,12 +469,20 @@ void kr_server_run(kr_server *server, volatile int *stop)
         }
         /* Wake at least every 10 ms to free retired graphs and log notes. */
         int ready = poll(fds, (nfds_t)n, 10);
+        int poll_errno = errno; /* before the calls below can change it */
         kr_engine_collect(engine);
         kr_scheduler_tick(engine);
+        kr_faust_watch_tick(engine);
+        push_events(server);
+        watch_overload(server);
+        if (server->tcp_fd >= 0)
+            expire_unauthenticated(server, kr_monotonic_seconds());
         if (ready < 0) {
-            if (errno == EINTR)
+            /* A signal, or a moment without kernel memory: try again; only a
+             * broken poll set (a bug) ends the loop. */
+            if (poll_errno == EINTR || poll_errno == EAGAIN || poll_errno == ENOMEM)
                 continue;
-            kr_logf(engine->log, KR_LOG_ERROR, "poll: %s", strerror(errno));
+            kr_logf(engine->log, KR_LOG_ERROR, "poll: %s", strerror(poll_errno));
             break;
         }
         /* Clients first (indices are stable until a drop), then new ones. */
@@ -321,8 +490,10 @@ void kr_server_run(kr_server *server, volatile int *stop)
             client *c = &server->clients[i];
             short revents = fds[2 + i].revents;
             bool keep = true;
-            if (revents & POLLIN)
+            if (revents & POLLIN) {
                 keep = read_client(server, c);
+                kr_scheduler_tick(engine); /* patterns stay queued ahead whatever clients send */
+            }
             else if (revents & (POLLHUP | POLLERR | POLLNVAL))
                 keep = false;
             if (keep && c->out_sent < c->out_len)

@@ -1,4 +1,5 @@
-/* token.c — the TCP secret: read it, or make one with mode 0600. */
+/* token.c — the TCP secret: read it (only from a private file), or make one
+ * with mode 0600. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +25,21 @@ int kr_token_load_or_create(const char *path, char *token, size_t len, char *err
 {
     FILE *file = fopen(path, "r");
     if (file) {
+        /* A token others can read is no secret: refuse it rather than guess
+         * whether it leaked (checked on the open file, not the path). */
+        struct stat st;
+        if (fstat(fileno(file), &st) == 0 &&
+            ((st.st_mode & 077) != 0 || st.st_uid != geteuid() || !S_ISREG(st.st_mode))) {
+            fclose(file);
+            snprintf(err, errlen, "token file %s is %s (mode %03o); a token must be private: "
+                     "run `chmod 600 %s` if nobody else could have read it, else delete it "
+                     "to have a new one made", path,
+                     !S_ISREG(st.st_mode) ? "not a regular file"
+                     : st.st_uid != geteuid() ? "owned by another user"
+                                              : "readable or writable by others",
+                     (unsigned)(st.st_mode & 0777), path);
+            return -1;
+        }
         char line[256] = "";
         if (!fgets(line, sizeof line, file))
             line[0] = '\0';

@@ -182,6 +182,29 @@ static bool event_number(const kr_event *ev, const char *control, double *out)
 
 /* ---- querying ----------------------------------------------------------------- */
 
+/* The per-cycle budget (KR_SCHED_CYCLE_EVENTS): true when the onset at cycle
+ * `onset` is one too many (it is then skipped; reported once per slot). */
+static bool over_budget(kr_engine *engine, kr_slot *slot, kr_rat onset)
+{
+    int64_t cycle = kr_rat_floor(onset);
+    if (cycle != slot->budget_cycle) {
+        slot->budget_cycle = cycle;
+        slot->budget_used = 0;
+    }
+    if (++slot->budget_used <= KR_SCHED_CYCLE_EVENTS)
+        return false;
+    if (!slot->dense_warned) {
+        slot->dense_warned = true;
+        char message[256];
+        snprintf(message, sizeof message, "the pattern on '%s' has more than %d events in "
+                 "cycle %lld; the rest of that cycle is skipped. Use a sparser pattern",
+                 slot->target, KR_SCHED_CYCLE_EVENTS, (long long)cycle);
+        kr_logf(engine->log, KR_LOG_WARN, "%s (reported once)", message);
+        kr_engine_push(engine, "pattern_limit", slot->target, message);
+    }
+    return true;
+}
+
 static int query_slot(kr_engine *engine, kr_slot *slot, kr_rat lo, kr_rat hi,
                       kr_events *events, kr_error *error)
 {
@@ -203,6 +226,8 @@ static int run_note_slot(kr_engine *engine, kr_slot *slot, kr_node *node, kr_dsp
         const kr_event *ev = &events->items[i];
         if (!ev->has_whole || !kr_rat_eq(ev->part.begin, ev->whole.begin))
             continue; /* continuous values, or the tail of a note already sent */
+        if (over_budget(engine, slot, ev->whole.begin))
+            continue;
         bool overflow = false;
         kr_rat end = kr_rat_add(ev->whole.end, slot->origin, &overflow);
         if (slot->stopping && kr_rat_cmp(end, slot->stop) > 0)
@@ -224,7 +249,7 @@ static int run_control_slot(kr_engine *engine, kr_slot *slot, kr_node *node, int
         const kr_event *ev = &events->items[i];
         double v;
         if (!ev->has_whole || !kr_rat_eq(ev->part.begin, ev->whole.begin) ||
-            !event_number(ev, slot->control, &v))
+            !event_number(ev, slot->control, &v) || over_budget(engine, slot, ev->whole.begin))
             continue;
         kr_rat at = kr_rat_add(ev->whole.begin, slot->origin, &overflow);
         int64_t sample = kr_transport_sample_at(t, at, &overflow);
@@ -351,7 +376,9 @@ static bool parse_target(kr_engine *engine, const char *target, char *node, char
         return true;
     }
     const char *slash = strrchr(target, '/');
-    if (slash && (size_t)(slash - target) < KR_MAX_NAME && strlen(slash + 1) < KR_VALUE_NAME) {
+    bool split = slash && (size_t)(slash - target) < KR_MAX_NAME &&
+                 strlen(slash + 1) < KR_VALUE_NAME;
+    if (split) {
         snprintf(node, KR_MAX_NAME, "%.*s", (int)(slash - target), target);
         snprintf(control, KR_VALUE_NAME, "%s", slash + 1);
         if (kr_engine_find(engine, node))
@@ -360,8 +387,32 @@ static bool parse_target(kr_engine *engine, const char *target, char *node, char
     char known[512];
     kr_engine_list_nodes(engine, known, sizeof known);
     kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s); create it first "
-                 "with kr.node()", slash ? node : target, known);
+                 "with kr.node()", split ? node : target, known);
     return false;
+}
+
+/* Refuses a pattern with more than KR_SCHED_CYCLE_EVENTS onsets in its
+ * cycle 0 (the usual mistake is "x*100000"; a later dense cycle is caught by
+ * over_budget). */
+static int check_density(const kr_pattern *pattern, kr_error *error)
+{
+    kr_events events = {0};
+    kr_arc first = {kr_rat_int(0), kr_rat_int(1)};
+    int rc = kr_pattern_query(pattern, first, &events, error);
+    size_t onsets = 0;
+    for (size_t i = 0; rc == 0 && i < events.count; i++)
+        if (events.items[i].has_whole &&
+            kr_rat_eq(events.items[i].part.begin, events.items[i].whole.begin))
+            onsets++;
+    kr_events_free(&events);
+    if (rc == 0 && onsets <= KR_SCHED_CYCLE_EVENTS)
+        return 0;
+    if (rc == 0 || strstr(error->message, "too many events"))
+        kr_error_set(error, "limit", "the pattern plays %s%zu events in one cycle; at most %d "
+                     "play per cycle: use a sparser pattern (e.g. fewer repeats in x*N)",
+                     rc ? "more than " : "", rc ? (size_t)KR_QUERY_EVENTS : onsets,
+                     KR_SCHED_CYCLE_EVENTS);
+    return -1;
 }
 
 int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern,
@@ -391,6 +442,8 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
     }
     bool overflow = false;
     int64_t now = kr_scheduler_now(engine);
+    if (check_density(pattern, error))
+        goto fail;
     /* The first bar line that sounds at or after `now`: the smallest whole c
      * with ceil(sample(c)) >= now, i.e. sample(c) > now - 1. */
     kr_rat boundary = kr_rat_int(

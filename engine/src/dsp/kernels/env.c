@@ -98,7 +98,10 @@ static void env_advance(env_state *s, const env_params *p)
                 s->level += rem / p->a;
                 return;
             }
-            rem -= need;
+            /* The end may lie within the slack after this sample: what is
+             * left of the period is then 0, never negative (a negative rest
+             * would run the next segment backwards: +inf at release 0). */
+            rem = rem > need ? rem - need : 0.0;
             enter_decay(s, p);
             continue;
         }

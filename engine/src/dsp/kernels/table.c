@@ -92,7 +92,7 @@ static inline long rw_index(float x, long size)
     long i;
     if (x > -2147483648.0f && x < 2147483648.0f)
         i = (long)(int32_t)x;
-    else if (x == x)
+    else if (isfinite(x)) /* ±inf, like NaN, is index 0: fmodf would give NaN */
         i = (long)fmodf(x, (float)size); /* size <= 2^24: exact as a float */
     else
         return 0;

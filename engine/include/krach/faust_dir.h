@@ -1,0 +1,38 @@
+/* faust_dir.h — the folder of FAUST files that become node types.
+ *
+ * `NAME.dsp` in the folder (default ~/.krach/dsp, --dsp-dir or KRACH_DSP_DIR)
+ * is the node type "faust:NAME". The folder is watched with inotify: a file
+ * written (closed after writing) or moved in is reported by kr_faust_dir_poll,
+ * and the server recompiles the nodes of that type. Names are 1 to
+ * KR_FAUST_NAME_MAX letters, digits, '_' or '-', so a type can never reach
+ * outside the folder. Server thread only. */
+#ifndef KRACH_FAUST_DIR_H
+#define KRACH_FAUST_DIR_H
+
+#include <stdbool.h>
+
+#include "krach/error.h"
+
+#define KR_FAUST_NAME_MAX 64
+#define KR_FAUST_FILE_MAX (1 << 20)   /* bytes of one .dsp file */
+
+typedef struct kr_faust_dir kr_faust_dir;
+
+/* Watches `path`, creating it if missing. NULL with an error if it cannot. */
+kr_faust_dir *kr_faust_dir_open(const char *path, kr_error *error);
+void kr_faust_dir_close(kr_faust_dir *dir);
+const char *kr_faust_dir_path(const kr_faust_dir *dir);
+
+/* True when `name` is a valid type name (see above). */
+bool kr_faust_dir_valid_name(const char *name);
+
+/* Never blocks: calls `changed` once for each NAME.dsp written or moved into
+ * the folder since the last call. Returns how many were reported. */
+int kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx),
+                      void *ctx);
+
+/* The text of NAME.dsp (malloc'd, NUL-terminated), or NULL with an error that
+ * names the file and what to do. */
+char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error);
+
+#endif

@@ -1,0 +1,160 @@
+/* dir.c — the watched folder of .dsp files (see faust_dir.h). */
+#include "krach/faust_dir.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct kr_faust_dir {
+    int fd;                     /* inotify, non-blocking */
+    char path[PATH_MAX];
+};
+
+/* mkdir -p, for the folder and its parents. */
+static int make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+kr_faust_dir *kr_faust_dir_open(const char *path, kr_error *error)
+{
+    if (!path || !*path || strlen(path) >= PATH_MAX) {
+        kr_error_set(error, "bad_value", "the FAUST folder needs a path (--dsp-dir)");
+        return NULL;
+    }
+    if (make_dirs(path)) {
+        kr_error_set(error, "io_error", "cannot create the FAUST folder %s: %s", path,
+                     strerror(errno));
+        return NULL;
+    }
+    kr_faust_dir *dir = calloc(1, sizeof *dir);
+    if (!dir) {
+        kr_error_set(error, "io_error", "out of memory");
+        return NULL;
+    }
+    snprintf(dir->path, sizeof dir->path, "%s", path);
+    dir->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (dir->fd < 0 || inotify_add_watch(dir->fd, path, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+        kr_error_set(error, "io_error", "cannot watch the FAUST folder %s: %s", path,
+                     strerror(errno));
+        kr_faust_dir_close(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+void kr_faust_dir_close(kr_faust_dir *dir)
+{
+    if (!dir)
+        return;
+    if (dir->fd >= 0)
+        close(dir->fd);
+    free(dir);
+}
+
+const char *kr_faust_dir_path(const kr_faust_dir *dir) { return dir->path; }
+
+bool kr_faust_dir_valid_name(const char *name)
+{
+    size_t n = 0;
+    for (const char *p = name; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return n >= 1 && n <= KR_FAUST_NAME_MAX;
+}
+
+/* "NAME.dsp" → NAME in `out`; false for other files. */
+static bool type_of_file(const char *file, char *out, size_t size)
+{
+    size_t len = strlen(file);
+    if (len <= 4 || strcmp(file + len - 4, ".dsp") != 0 || len - 4 >= size)
+        return false;
+    memcpy(out, file, len - 4);
+    out[len - 4] = '\0';
+    return kr_faust_dir_valid_name(out);
+}
+
+int kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx), void *ctx)
+{
+    /* An editor's save is often several events for one file: collect the
+     * names of everything pending, then report each once. */
+    char names[16][KR_FAUST_NAME_MAX + 1];
+    int count = 0, reported = 0;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t len = read(dir->fd, buf, sizeof buf);
+        if (len <= 0)
+            break;
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            char name[KR_FAUST_NAME_MAX + 1];
+            if (ev->len && type_of_file(ev->name, name, sizeof name)) {
+                int i = 0;
+                while (i < count && strcmp(names[i], name) != 0)
+                    i++;
+                if (i == count && count == 16) { /* full: report what we have */
+                    for (int k = 0; k < count; k++)
+                        changed(names[k], ctx);
+                    reported += count;
+                    count = i = 0;
+                }
+                if (i == count)
+                    snprintf(names[count++], sizeof names[0], "%s", name);
+            }
+            p += sizeof *ev + ev->len;
+        }
+    }
+    for (int k = 0; k < count; k++)
+        changed(names[k], ctx);
+    return reported + count;
+}
+
+char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)
+{
+    if (!kr_faust_dir_valid_name(name)) {
+        kr_error_set(error, "bad_value", "'faust:%.80s' is not a valid FAUST node type: the "
+                     "name must be 1 to %d letters, digits, '_' or '-' (the file NAME.dsp in "
+                     "%s)", name, KR_FAUST_NAME_MAX, dir->path);
+        return NULL;
+    }
+    char path[PATH_MAX + KR_FAUST_NAME_MAX + 8];
+    snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        kr_error_set(error, "not_found", "no FAUST file for 'faust:%s': %s: %s (write the "
+                     "program there, or set the folder with --dsp-dir)", name, path,
+                     strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(KR_FAUST_FILE_MAX + 1);
+    size_t len = text ? fread(text, 1, KR_FAUST_FILE_MAX + 1, f) : 0;
+    bool failed = text && ferror(f);
+    fclose(f);
+    if (!text || failed || len > KR_FAUST_FILE_MAX) {
+        kr_error_set(error, "io_error", !text ? "out of memory reading %s" : failed ?
+                     "cannot read %s" : "%s is larger than 1 MiB", path);
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}

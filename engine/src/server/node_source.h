@@ -1,0 +1,38 @@
+/* node_source.h — where a synth node's program comes from (internal).
+ *
+ * A node_set request names its sound one of two ways: "ir" (a signal IR,
+ * compiled by the backend "backend" asks for: "auto" (default), "native" or
+ * "faust"), or "type": "faust:NAME" (the FAUST file NAME.dsp in the engine's
+ * FAUST folder). kr_node_source_build turns either into a program, so that
+ * node_set, batch and the folder watcher build programs the same way. */
+#ifndef KRACH_NODE_SOURCE_H
+#define KRACH_NODE_SOURCE_H
+
+#include <jansson.h>
+
+#include "krach/dsp.h"
+#include "krach/engine.h"
+#include "krach/faust_dir.h"
+
+typedef struct kr_node_source {
+    kr_dsp_backend backend;                 /* as asked ("ir" only) */
+    char faust_type[KR_FAUST_NAME_MAX + 1]; /* NAME of "faust:NAME", or "" */
+} kr_node_source;
+
+/* Reads which source `fields` of command `cmd` name into `source`: 0, or -1
+ * with `error` set. Compiles nothing. */
+int kr_node_source_parse(json_t *fields, const char *cmd, kr_node_source *source,
+                         kr_error *error);
+/* The program for a parsed source (the caller owns the reference), or NULL
+ * with `error` set. */
+kr_dsp_program *kr_node_source_build(kr_engine *engine, json_t *fields,
+                                     const kr_node_source *source, kr_error *error);
+
+/* Compiles the FAUST file NAME.dsp (NULL with `error` set). */
+kr_dsp_program *kr_node_source_faust_file(kr_engine *engine, const char *name,
+                                          kr_error *error);
+
+/* "native", "faust" or "auto". */
+const char *kr_node_source_backend_name(kr_dsp_backend backend);
+
+#endif
