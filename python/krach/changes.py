@@ -78,9 +78,14 @@ class Changes:
         self._known_patterns: dict[str, Pattern] = {}  # ir_key -> a pattern this session built
         self._batch: _Batch | None = None
         self._fade_bars: int | float | str | None = None  # inside kr.transition(bars=...)
+        self.lifeline: Any = None
+        """A `krach.lifeline.Lifeline` when the session survives engine deaths (the REPL's does)."""
 
     def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send a raw protocol command (docs/protocol.md) and return the reply."""
+        if self.lifeline is not None:
+            reply: dict[str, Any] = self.lifeline.request(cmd, timeout, fields)
+            return reply
         return self.client.request(cmd, timeout=timeout, **fields)
 
     # -- sending changes -----------------------------------------------------

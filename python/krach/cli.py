@@ -29,9 +29,9 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from . import __version__, repl
+from . import __version__, lifeline, repl
 from .client import Client, parse_tcp_address
-from .engine import OfflineEngine, connect_or_start, find_engine
+from .engine import OfflineEngine, find_engine, start_or_attach
 from .errors import EngineError, KrachError
 from .events import format_events
 from .pattern import to_fraction
@@ -211,8 +211,9 @@ def cmd_engine(args: argparse.Namespace, engine_args: list[str]) -> int:
 
 
 def cmd_repl(args: argparse.Namespace) -> int:
-    client = connect_or_start(args.socket, token=args.token, verbose=True)
+    client, process, launcher = start_or_attach(args.socket, token=args.token, verbose=True)
     kr = Session(client)
+    lifeline.attach(kr, process=process, launcher=launcher, token=args.token)  # survives engine deaths
     try:
         repl.run(kr)
     finally:
@@ -230,7 +231,9 @@ def cmd_play(args: argparse.Namespace) -> int:
         print(f"krach play: {path}: {_session_error(err) if isinstance(err, SyntaxError) else err}",
               file=sys.stderr)
         return 1
-    kr = Session(connect_or_start(args.socket, token=args.token, verbose=True))
+    client, process, launcher = start_or_attach(args.socket, token=args.token, verbose=True)
+    kr = Session(client)
+    lifeline.attach(kr, process=process, launcher=launcher, token=args.token)  # survives engine deaths
     try:
         status = kr.status()
         if status.get("backend") == "null":

@@ -12,14 +12,17 @@ reply becomes a `KrachError`. The wire contract is docs/protocol.md.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import math
+import select
 import socket
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +39,8 @@ _START_HINT = (
     "or `./bin/krach engine` (engine alone, in the foreground)."
 )
 _RECV_SIZE = 1 << 16
+MAX_EVENTS = 100
+"""Pushed events kept in `Client.events` (the oldest are dropped)."""
 
 
 class Client:
@@ -60,6 +65,10 @@ class Client:
         self._buf = bytearray()
         self._scanned = 0  # bytes of _buf already known to hold no newline
         self._closed = False
+        self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_EVENTS)
+        """Event lines the engine pushed (after `subscribe`), oldest first."""
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
+        """Called with each pushed event as it is read (between replies)."""
         if self.is_tcp:
             self._sock = self._connect_tcp()
             try:
@@ -154,8 +163,13 @@ class Client:
             deadline = time.monotonic() + wait
             while True:
                 reply = self._read_reply(cmd, wait, deadline)
+                if "event" in reply and "id" not in reply:
+                    self._event(reply)
+                    continue
                 if reply.get("id") == req_id:
                     break
+                if reply.get("id") is None and reply.get("ok") is False:
+                    break  # the engine refused the line or the connection (locked_out, limit): say why
                 # A late reply to an earlier request that timed out: drop it.
         if reply.get("ok") is not True:
             error = reply.get("error")
@@ -163,6 +177,53 @@ class Client:
                 raise KrachError("bad_reply", f"'{cmd}' failed without an error object: {reply}")
             raise KrachError(str(error.get("code", "error")), str(error.get("message", "")))
         return reply
+
+    def subscribe(self, on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Ask the engine to push event lines (e.g. ``node_fault``) to this connection.
+
+        They arrive between replies: each is kept in `events` and given to
+        `on_event` when a request reads it.
+        """
+        self.on_event = on_event
+        self.request("subscribe")
+
+    def poll(self) -> bool:
+        """Between requests: read pushed events (to `events`, `on_event`); False once the engine is gone.
+
+        Never waits: while another thread's request is under way it returns True at once.
+        """
+        if self._closed:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return True
+        try:
+            while select.select([self._sock], [], [], 0)[0]:
+                try:
+                    chunk = self._sock.recv(_RECV_SIZE)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    self._closed = True
+                    return False
+                self._buf += chunk
+            while (nl := self._buf.find(b"\n")) >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[: nl + 1]
+                self._scanned = 0
+                try:
+                    message = json.loads(line)
+                except (UnicodeDecodeError, json.JSONDecodeError):
+                    continue
+                if isinstance(message, dict) and "event" in message and "id" not in message:
+                    self._event(message)
+            return True
+        finally:
+            self._lock.release()
+
+    def _event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
 
     def _read_reply(self, cmd: str, wait: float, deadline: float) -> dict[str, Any]:
         raw = self._read_line(cmd, wait, deadline)

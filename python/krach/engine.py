@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +31,7 @@ __all__ = [
     "REPO",
     "OfflineEngine",
     "connect_or_start",
+    "start_or_attach",
     "default_socket",
     "find_engine",
     "start_engine",
@@ -159,6 +160,39 @@ def start_engine(
     return process
 
 
+def start_or_attach(
+    socket_path: str | None = None,
+    *,
+    token: str | None = None,
+    offline: bool = False,
+    extra_args: Sequence[str] = (),
+    log_path: str | os.PathLike[str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    verbose: bool = False,
+) -> tuple[Client, subprocess.Popen[bytes] | None, Callable[[], subprocess.Popen[bytes]] | None]:
+    """Like `connect_or_start`, and also say who owns the engine.
+
+    Returns the client, the engine process and a launcher that starts it again
+    with the same options when this call started it (for `krach.lifeline`), or
+    ``(client, None, None)`` when it attached to a running engine.
+    """
+    address = socket_path or default_socket()
+    try:
+        return Client(address, token=token, timeout=timeout), None, None
+    except ConnectionError:
+        if address.startswith("tcp://"):
+            raise
+    log = log_path if log_path is not None else default_log()
+
+    def launch() -> subprocess.Popen[bytes]:
+        return start_engine(address, offline=offline, extra_args=extra_args, log_path=log)
+
+    process = launch()
+    if verbose:
+        print(f"krach: started krach-engine (pid {process.pid}, log {log})", file=sys.stderr)
+    return Client(address, token=token, timeout=timeout), process, launch
+
+
 def connect_or_start(
     socket_path: str | None = None,
     *,
@@ -174,17 +208,9 @@ def connect_or_start(
     A ``tcp://`` address is only connected to: a remote engine cannot be
     started from here. With `verbose`, say on stderr when an engine is started.
     """
-    address = socket_path or default_socket()
-    try:
-        return Client(address, token=token, timeout=timeout)
-    except ConnectionError:
-        if address.startswith("tcp://"):
-            raise
-    log = log_path if log_path is not None else default_log()
-    process = start_engine(address, offline=offline, extra_args=extra_args, log_path=log)
-    if verbose:
-        print(f"krach: started krach-engine (pid {process.pid}, log {log})", file=sys.stderr)
-    return Client(address, token=token, timeout=timeout)
+    client, _, _ = start_or_attach(socket_path, token=token, offline=offline, extra_args=extra_args,
+                                   log_path=log_path, timeout=timeout, verbose=verbose)
+    return client
 
 
 class OfflineEngine:

@@ -102,11 +102,14 @@ def export_text(kr: Session) -> str:
                      f"gain={_gain_text(node['gain'])})")
     body: list[str] = []
     for node in state["nodes"]:
-        if node.get("ir") is None:
+        if node.get("ir") is None and "type" not in node:
             if "channel" not in node:
                 body.append(f"# {node['name']!r} is a {node['kind']} node; a session file cannot recreate it")
             continue
-        args = [repr(node["name"]), synths[node["name"]], f"gain={_gain_text(node['gain'])}"]
+        source = repr(node["type"]) if "type" in node else synths[node["name"]]
+        args = [repr(node["name"]), source, f"gain={_gain_text(node['gain'])}"]
+        if "backend" in node:
+            args.append(f"backend={node['backend']!r}")
         if node["count"] != 1:
             args.append(f"count={node['count']!r}")
         controls = _changed_controls(node)
@@ -266,7 +269,13 @@ def _gain_text(gain: float) -> str:
 
 
 def _changed_controls(node: dict[str, Any]) -> dict[str, float]:
-    """The node's control values that differ from their defaults (``init`` in the IR)."""
+    """The node's control values that differ from their defaults (``init`` in the IR).
+
+    A FAUST-file node's defaults live in its file, which may change: all its
+    values are written.
+    """
+    if node.get("ir") is None:
+        return dict(node["controls"])
     inits = {c["name"]: c["init"] for c in node["ir"]["controls"]}
     return {name: value for name, value in node["controls"].items() if inits.get(name) != value}
 

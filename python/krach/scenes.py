@@ -146,7 +146,7 @@ def plan_recall(now: State, scene: State, fading: bool = False) -> RecallPlan:
     have = {n["name"]: n for n in now["nodes"]}
     want = {n["name"]: n for n in scene["nodes"]}
     kept = {name for name in want if name in have and have[name]["kind"] == want[name]["kind"]}
-    made = {name for name, node in want.items() if name not in kept and node.get("ir") is not None}
+    made = {name for name, node in want.items() if name not in kept and _has_synth(node)}
     inputs = {name for name, node in want.items() if name not in kept and "channel" in node}
     for name in sorted(set(want) - kept - made - inputs):
         plan.warnings.append(f"node '{name}' is a {want[name]['kind']}, which a scene cannot recreate; skipped")
@@ -220,16 +220,27 @@ def plan_recall(now: State, scene: State, fading: bool = False) -> RecallPlan:
     return plan
 
 
+def _has_synth(node: dict[str, Any]) -> bool:
+    """A node made from signal IR or from a FAUST file (``type``), which a batch can make."""
+    return node.get("ir") is not None or "type" in node
+
+
 def _set_node(plan: RecallPlan, node: dict[str, Any], before: dict[str, Any] | None, fading: bool) -> None:
     """Add what makes `node` (a scene's node) out of `before` (the node now, None if new) to `plan`."""
     name = node["name"]
     if before is not None and fading and before["gain"] != node["gain"]:
         plan.fades.append((f"{name}/gain", node["gain"]))
-    if node.get("ir") is None:  # a node without a synth (a test tone): only its gain
+    if not _has_synth(node):  # a node without a synth (a test tone): only its gain
         if before is not None and not fading and before["gain"] != node["gain"]:
             plan.commands.append({"cmd": "node_gain", "name": name, "gain": node["gain"]})
         return
-    command: dict[str, Any] = {"cmd": "node_set", "name": name, "ir": node["ir"], "count": node["count"]}
+    command: dict[str, Any] = {"cmd": "node_set", "name": name, "count": node["count"]}
+    if "type" in node:  # a FAUST file: the engine reads it again
+        command["type"] = node["type"]
+    else:
+        command["ir"] = node["ir"]
+        if "backend" in node:
+            command["backend"] = node["backend"]
     controls = dict(node["controls"])
     if before is None:
         command["gain"] = 0.0 if fading else node["gain"]

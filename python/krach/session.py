@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -91,6 +92,10 @@ class Session(Scenes, Routing):
 
     def __init__(self, client: Client) -> None:
         super().__init__(client)
+        # Engine events (a node silenced for NaN output, ...) arrive between
+        # replies and are printed as one line each.
+        if isinstance(client, Client):
+            client.subscribe(_print_event)
         self._offline: bool | None = None  # the engine's backend, once asked
         self.render_sink: RenderSink | None = None
         """Where `wait` sends the spans to render on an offline engine (``krach render`` sets it);
@@ -157,11 +162,17 @@ class Session(Scenes, Routing):
     # -- nodes -------------------------------------------------------------
 
     def dsp(self, fn: Callable[..., Any] | Dsp) -> Dsp:
-        """Trace the synth function `fn` once; the `Dsp` can be given to `node` many times."""
-        return fn if isinstance(fn, Dsp) else Dsp(fn)
+        """Trace the synth function `fn` once; the `Dsp` can be given to `node` many times.
 
-    def node(self, name: str, fn: Callable[..., Any] | Dsp, /, gain: float | None = None,
-             count: int | None = None, **init: float) -> Node:
+        Its ``faust`` property is the synth as a FAUST program, written by this
+        session's engine.
+        """
+        dsp = fn if isinstance(fn, Dsp) else Dsp(fn)
+        dsp.session = self
+        return dsp
+
+    def node(self, name: str, fn: Callable[..., Any] | Dsp | str, /, gain: float | None = None,
+             count: int | None = None, backend: str | None = None, **init: float) -> Node:
         """Play the synth function (or `Dsp`) `fn` as the node `name`; return its `Node`.
 
         A new node starts at `gain` (default 0.5). Running this again for an
@@ -173,12 +184,33 @@ class Session(Scenes, Routing):
         voice count unless `count` is given. If the function fails to trace or
         the engine cannot compile it, the error is raised and the old sound
         keeps playing.
+
+        `fn` may also be ``"faust:NAME"``: the FAUST program NAME.dsp in the
+        engine's FAUST folder (~/.krach/dsp), recompiled whenever the file is
+        saved. `backend` chooses the compiler for a synth function: ``"auto"``
+        (native, or FAUST when it uses ``krs.faust_expr``), ``"native"`` or
+        ``"faust"``.
         """
         if not isinstance(name, str):
             raise TypeError(f"kr.node: the name must be a string, got {type(name).__name__}")
-        dsp = self.dsp(fn)
-        controls = _initial_controls(dsp, name, init)
-        fields: dict[str, Any] = {"name": name, "ir": dsp.ir}
+        fields: dict[str, Any] = {"name": name}
+        dsp: Dsp | None = None
+        if isinstance(fn, str):
+            if not fn.startswith("faust:") or not fn[6:]:
+                raise ValueError(f"kr.node({name!r}, {fn!r}): a node type is 'faust:NAME' (the file NAME.dsp "
+                                 "in the engine's FAUST folder); otherwise pass a synth function")
+            if backend is not None:
+                raise ValueError(f"kr.node({name!r}, {fn!r}): a FAUST file always uses the FAUST backend; drop backend=")
+            fields["type"] = fn
+            controls = {key: _finite(f"kr.node({name!r})", value, key) for key, value in init.items()}
+        else:
+            dsp = self.dsp(fn)
+            controls = _initial_controls(dsp, name, init)
+            fields["ir"] = dsp.ir
+            if backend is not None:
+                if backend not in ("auto", "native", "faust"):
+                    raise ValueError(f"kr.node({name!r}): backend must be 'auto', 'native' or 'faust', got {backend!r}")
+                fields["backend"] = backend
         if gain is not None:
             fields["gain"] = gain
         if count is not None:
@@ -187,7 +219,11 @@ class Session(Scenes, Routing):
             fields["count"] = count
         if controls:
             fields["controls"] = controls
-        self._write("node_set", fields, done=lambda reply: self._remember_dsp(name, dsp))
+        if dsp is not None:
+            made = dsp
+            self._write("node_set", fields, done=lambda reply: self._remember_dsp(name, made))
+        else:
+            self._write("node_set", fields, done=lambda reply: self._dsps.pop(name, None))
         return Node(self, name)
 
     def input(self, name: str, channel: int = 0, gain: float = 0.5) -> Node:
@@ -568,6 +604,8 @@ class Session(Scenes, Routing):
 
     def close(self) -> None:
         """Close this connection; the engine keeps playing."""
+        if self.lifeline is not None:
+            self.lifeline.stop()
         self.client.close()
 
     def __enter__(self) -> Session:
@@ -630,3 +668,8 @@ def _finite(where: str, value: Any, arg: str = "value", lo: float | None = None)
         bound = f"at least {lo:g}" if lo is not None else "a finite number"
         raise ValueError(f"{where}: '{arg}' is {value!r}; it must be {bound}")
     return number
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    """One line on stderr per engine event: ``krach: node 'x' produced NaN ...``."""
+    print(f"krach: {event.get('message') or event.get('event')}", file=sys.stderr, flush=True)

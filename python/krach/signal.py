@@ -39,7 +39,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NoReturn, Union
+from typing import Any, NoReturn, Protocol, Union
 
 IR_VERSION = 1
 MAX_INPUTS = 8
@@ -1003,6 +1003,7 @@ class Dsp:
         self.fn: Callable[..., Any] | None = fn
         self.name = _function_name(fn)
         self.ir: dict[str, Any] = trace(fn)
+        self.session: _Requester | None = None
         try:
             self.source: str | None = inspect.getsource(fn)
         except (OSError, TypeError):
@@ -1016,6 +1017,7 @@ class Dsp:
         dsp.name = name
         dsp.ir = _checked_ir(ir, name)
         dsp.source = None
+        dsp.session = None
         return dsp
 
     @property
@@ -1034,9 +1036,44 @@ class Dsp:
         """The control called `name`, or None."""
         return next((c for c in self.controls if c.name == name), None)
 
+    @property
+    def faust(self) -> str:
+        """This synth as a FAUST program (docs/faust.md#export), written by the engine.
+
+        The session's engine writes it when this `Dsp` came from ``kr.dsp``;
+        otherwise the engine binary does (``krach-engine --faust-export -``).
+        The program compiles with ``faust -double``. Raises `KrachError`
+        ``bad_ir`` for an IR the engine refuses.
+        """
+        if self.session is not None:
+            return str(self.session.request("faust_export", ir=self.ir)["faust"])
+        return _faust_export_offline(self.ir)
+
     def __repr__(self) -> str:
         names = " ".join(c.name for c in self.controls) or "none"
         return f"<Dsp {self.name}: {self.inputs} in, {self.outputs} out, controls: {names}>"
+
+
+class _Requester(Protocol):
+    """What `Dsp.faust` needs of a session: one protocol request."""
+
+    def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]: ...
+
+
+def _faust_export_offline(ir: Mapping[str, Any]) -> str:
+    """The FAUST program for `ir`, from the engine binary run once (no audio)."""
+    import json
+    import subprocess
+
+    from .engine import find_engine
+    from .errors import KrachError
+
+    proc = subprocess.run([find_engine(), "--faust-export", "-"], input=json.dumps(ir),
+                          capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.strip().removeprefix("krach-engine: -: ")
+        raise KrachError("bad_ir", message or f"krach-engine --faust-export failed ({proc.returncode})")
+    return proc.stdout
 
 
 def from_ir(ir: Mapping[str, Any], name: str = "from_ir") -> Dsp:

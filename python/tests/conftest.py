@@ -59,12 +59,12 @@ def start_engine(engine_bin: str, tmp_path: Path, engine_home: Path) -> Iterator
     dirs: list[Path] = []
 
     def start(*flags: str, socket_path: Path | None = None, env: dict[str, str] | None = None,
-              wait_ready: bool = True) -> Engine:
+              wait_ready: bool = True, binary: str | None = None) -> Engine:
         workdir = tmp_path / f"engine{len(engines)}"
         workdir.mkdir()
         sockdir = short_tempdir()
         dirs.append(sockdir)
-        engine = Engine(engine_bin, list(flags), workdir, sockdir,
+        engine = Engine(binary or engine_bin, list(flags), workdir, sockdir,
                         env or child_env(engine_home), socket_path)
         engines.append(engine)
         if wait_ready:

@@ -91,9 +91,11 @@ def short_tempdir() -> Path:
 class Conn:
     """One raw connection to the engine: bytes in, reply lines out."""
 
-    def __init__(self, address: str | tuple[str, int], timeout: float = 10.0) -> None:
-        if isinstance(address, tuple):
-            self.sock = socket.create_connection(address, timeout=timeout)
+    def __init__(self, address: str | tuple[str, int], timeout: float = 10.0,
+                 source: str | None = None) -> None:
+        if isinstance(address, tuple):  # `source`: the local address to connect from
+            self.sock = socket.create_connection(address, timeout=timeout,
+                                                 source_address=(source, 0) if source else None)
         else:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.settimeout(timeout)

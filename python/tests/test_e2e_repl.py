@@ -108,3 +108,48 @@ def test_the_seed_beat_pasted_into_the_repl(engine_bin, engine_home: Path, start
         "bass", "bass/cutoff", "hat", "kick"]
     routes = engine.ask(cmd="routing")["routes"]
     assert routes == [{"src": "bass", "dst": "verb", "port": "in0", "level": 0.4, "send": True}]
+
+
+@pytest.mark.skipif(subprocess.run(["/usr/bin/python3", "-c", "import IPython"]).returncode != 0,
+                    reason="IPython is not installed")
+def _kill_engines_on(sockdir: Path) -> None:
+    """SIGKILL every process whose command line names `sockdir` (engines the REPL started)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if str(sockdir).encode() in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), 9)
+        except OSError:
+            continue
+
+
+def test_the_repl_survives_its_engine_being_killed(engine_bin, engine_home: Path, tmp_path: Path):
+    sockdir = Path(os.environ.get("TMPDIR", "/tmp")) / f"kr-repl-{os.getpid()}"
+    sockdir.mkdir(exist_ok=True)
+    env = child_env(engine_home, KRACH_ENGINE=engine_bin, KRACH_SOCKET=str(sockdir / "e.sock"),
+                    TERM="xterm", JACK_NO_START_SERVER="1",
+                    JACK_DEFAULT_SERVER=f"krach-none-{os.getpid()}")
+    term = Terminal([KRACH], env)  # no engine there: the REPL starts its own
+    try:
+        term.read_until(r"In \[1\]")
+        pid = int(re.search(r"started krach-engine \(pid (\d+)", term.text()).group(1))
+        for n, block in enumerate(blocks(BEAT)):
+            term.paste(block)
+            term.read_until(rf"In \[{n + 2}\]")
+        os.kill(pid, 9)
+        # While the REPL waits at its prompt, one line says what happened.
+        term.read_until(r"krach: the engine stopped \(killed by SIGKILL\); restarted it and "
+                        r"replayed the session \(4 nodes, 4 patterns, 1 routes, 0 scenes\)")
+        term.type("sorted(p['target'] for p in kr.state()['patterns']), kr.tempo")
+        term.read_until(r"Out\[(\d+)\]: \(\['bass', 'bass/cutoff', 'hat', 'kick'\], 128\.0\)")
+        prompt = int(re.findall(r"Out\[(\d+)\]", term.text())[-1])
+        assert term.text().count("krach: the engine stopped") == 1
+        term.type("kr.shutdown()")
+        term.read_until(rf"In \[{prompt + 2}\]")
+        term.type("exit")
+        assert term.proc.wait(20) == 0
+    finally:
+        term.close()
+        _kill_engines_on(sockdir)  # a restarted engine outlives a failed test otherwise
+        subprocess.run(["rm", "-rf", str(sockdir)])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -40,20 +42,23 @@ def test_token_file_is_created_private_and_random(tcp_engine: Engine):
     assert not (tcp_engine.home / ".krach" / "token").exists()  # --token-file was honoured
 
 
-def test_unauthenticated_commands_are_refused_and_the_connection_stays(tcp_engine: Engine):
-    with Conn(("127.0.0.1", tcp_engine.port)) as c:
-        for req in ({"id": 1, "cmd": "ping"}, {"id": 2, "cmd": "status"},
-                    {"id": 3, "cmd": "tone_add", "name": "x"}, {"id": 4, "cmd": "render",
-                                                                "frames": 10},
-                    {"id": 5, "cmd": "shutdown"}):
+def test_unauthenticated_commands_are_refused_and_the_connection_closed(tcp_engine: Engine):
+    # One source address per request (all of 127/8 is loopback), so the lockout
+    # that repeated failures from one address earn does not come into play.
+    for n, req in enumerate(({"id": 1, "cmd": "ping"}, {"id": 2, "cmd": "status"},
+                             {"id": 3, "cmd": "tone_add", "name": "x"},
+                             {"id": 4, "cmd": "render", "frames": 10}, {"id": 5, "cmd": "shutdown"},
+                             {"id": 6, "cmd": "auth"})):
+        with Conn(("127.0.0.1", tcp_engine.port), source=f"127.0.1.{n + 1}") as c:
             reply = c.ask(req)
             code, message = error_of(reply)
-            assert code == "unauthorized" and reply["id"] == req["id"]
-            assert "auth" in message and "token" in message
-        # Still open: authenticate on the same connection and carry on.
-        assert c.ask(id=6, cmd="auth", token=read_token(tcp_engine.token_file)) == \
-            {"id": 6, "ok": True}
-        assert c.ask(id=7, cmd="ping")["ok"] is True
+            assert reply["id"] == req["id"]
+            if req["cmd"] == "auth":
+                assert code == "missing_field" and "token" in message
+            else:
+                assert code == "unauthorized" and "auth" in message and "token" in message
+                assert "connection is closed" in message
+            assert c.at_eof(), f"the engine hangs up after {req['cmd']} without auth"
     # The refused shutdown did not stop anything, nothing was created.
     status = tcp_engine.status()
     assert status["nodes"] == [] and status["frames"] == 0
@@ -61,13 +66,100 @@ def test_unauthenticated_commands_are_refused_and_the_connection_stays(tcp_engin
 
 def test_wrong_token_is_refused_and_the_connection_closed(tcp_engine: Engine):
     right = read_token(tcp_engine.token_file)
-    for wrong in ("0" * len(right), right[:-1], right + "0", ""):
-        with Conn(("127.0.0.1", tcp_engine.port)) as c:
+    for n, wrong in enumerate(("0" * len(right), right[:-1], right + "0", "")):
+        with Conn(("127.0.0.1", tcp_engine.port), source=f"127.0.2.{n + 1}") as c:
             reply = c.ask(id=1, cmd="auth", token=wrong)
             assert error_of(reply)[0] == "unauthorized" and reply["id"] == 1
             assert c.at_eof(), "the engine hangs up after a wrong token"
     assert "wrong token" in tcp_engine.log_path.read_text()
     assert tcp_engine.ask(cmd="ping")["ok"] is True  # the engine is fine
+
+
+def test_a_wrong_token_client_can_run_no_command(tcp_engine: Engine):
+    # Everything pipelined behind a wrong auth, in one write: nothing of it runs.
+    with Conn(("127.0.0.1", tcp_engine.port), source="127.0.3.1") as c:
+        c.send(b"".join(json.dumps(r).encode() + b"\n" for r in (
+            {"id": 1, "cmd": "auth", "token": "not-the-token-0123456789"},
+            {"id": 2, "cmd": "tone_add", "name": "intruder"},
+            {"id": 3, "cmd": "master", "gain": 0},
+            {"id": 4, "cmd": "shutdown"})))
+        assert error_of(c.reply())[0] == "unauthorized"
+        assert c.at_eof()
+    # Garbage instead of auth is refused the same way.
+    with Conn(("127.0.0.1", tcp_engine.port), source="127.0.3.2") as c:
+        c.send(b"\x00\xff not json\n{\"id\": 2, \"cmd\": \"tone_add\", \"name\": \"x\"}\n")
+        assert error_of(c.reply())[0] == "bad_json"
+        assert c.at_eof()
+    status = tcp_engine.status()
+    assert status["nodes"] == [] and status["master"] == 1.0
+
+
+def locked_out(port: int, source: str) -> str | None:
+    """The locked_out message a new connection from `source` gets at once, or None if served."""
+    with Conn(("127.0.0.1", port), source=source) as c:
+        # Sent before the engine has said anything: it must not even be read.
+        c.send_json({"id": 1, "cmd": "auth", "token": "x" * 20})
+        reply = c.reply()
+        if reply.get("ok") is False and reply["error"]["code"] == "locked_out":
+            assert reply["id"] is None and c.at_eof()
+            return str(reply["error"]["message"])
+        return None
+
+
+def test_repeated_failures_lock_the_address_out_exponentially(tcp_engine: Engine):
+    port, right = tcp_engine.port, read_token(tcp_engine.token_file)
+    guesser, neighbour = "127.0.4.1", "127.0.4.2"
+
+    def fail() -> None:
+        with Conn(("127.0.0.1", port), source=guesser) as c:
+            assert error_of(c.ask(cmd="auth", token="guess-0123456789abcdef"))[0] == "unauthorized"
+            assert c.at_eof()
+
+    for _ in range(3):  # three free tries (typos happen)
+        fail()
+    assert locked_out(port, guesser) is None  # that connection was a fourth failure: 1 s lockout
+    started = time.monotonic()
+    message = locked_out(port, guesser)
+    assert message is not None and "127.0.4.1" in message and "try again in" in message
+    wait = float(re.search(r"in ([0-9.]+) s", message).group(1))
+    assert 0.0 < wait <= 1.0
+    # Even the right token is refused while locked out: it is not looked at.
+    with Conn(("127.0.0.1", port), source=guesser) as c:
+        c.send_json({"id": 1, "cmd": "auth", "token": right})
+        assert error_of(c.reply())[0] == "locked_out" and c.at_eof()
+    # Another address is not affected.
+    with Conn(("127.0.0.1", port), source=neighbour) as c:
+        assert c.ask(cmd="auth", token=right)["ok"] is True
+    time.sleep(max(0.0, 1.05 - (time.monotonic() - started)))
+    fail()  # the fifth failure doubles the lockout: 2 s
+    message = locked_out(port, guesser)
+    assert message is not None and 1.5 < float(re.search(r"in ([0-9.]+) s", message).group(1)) <= 2.0
+    time.sleep(2.05)
+    with Conn(("127.0.0.1", port), source=guesser) as c:  # success resets the count
+        assert c.ask(cmd="auth", token=right)["ok"] is True
+    for _ in range(3):
+        fail()
+    assert "locked out" in tcp_engine.log_path.read_text()
+    assert tcp_engine.ask(cmd="ping")["ok"] is True
+
+
+def test_silent_tcp_clients_cannot_take_every_slot(tcp_engine: Engine):
+    silent = [Conn(("127.0.0.1", tcp_engine.port), source=f"127.0.5.{n + 1}") for n in range(8)]
+    try:
+        with Conn(("127.0.0.1", tcp_engine.port), source="127.0.5.100") as c:
+            code, message = error_of(c.reply())
+            assert code == "limit" and "waiting to authenticate" in message
+        assert tcp_engine.ask(cmd="ping")["ok"] is True  # local clients are still served
+        # Ten seconds without auth: each is told so and dropped.
+        for c in silent:
+            code, message = error_of(c.reply(timeout=15))
+            assert code == "unauthorized" and "no auth within 10 s" in message
+            assert c.at_eof(timeout=5)
+    finally:
+        for c in silent:
+            c.close()
+    with Client(f"tcp://127.0.0.1:{tcp_engine.port}", token=read_token(tcp_engine.token_file)) as client:
+        assert client.request("ping")["ok"] is True
 
 
 def test_right_token_works_raw_and_through_the_client(tcp_engine: Engine, tmp_path: Path):
@@ -114,6 +206,22 @@ def test_an_unusable_token_file_stops_the_start(engine_bin: str, engine_home: Pa
         child_env(engine_home))
     assert result.returncode != 0
     assert str(token_file) in result.stderr and "token" in result.stderr
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o606])
+def test_a_token_file_others_can_read_is_refused(engine_bin: str, engine_home: Path,
+                                                tmp_path: Path, mode: int):
+    token_file = tmp_path / "token"
+    token_file.write_text("my-own-token-0123456789\n")
+    token_file.chmod(mode)
+    result = run_engine_to_exit(engine_bin, [
+        "--offline", "--socket", str(tmp_path / "e.sock"), "--log", str(tmp_path / "log"),
+        "--tcp", f"127.0.0.1:{free_tcp_port()}", "--token-file", str(token_file)],
+        child_env(engine_home))
+    assert result.returncode != 0
+    assert f"token file {token_file} is readable or writable by others (mode {mode:03o})" in result.stderr
+    assert f"chmod 600 {token_file}" in result.stderr
+    assert stat.S_IMODE(token_file.stat().st_mode) == mode  # not silently changed
 
 
 def test_explicit_token(start_engine, tmp_path: Path):
