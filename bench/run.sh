@@ -16,7 +16,8 @@
 # DSP steps: the engine's release build (make engine), the seed synths traced
 # to IR (bench/make_ir.py), the FAUST translations (bench/faust/*.dsp) through
 # `faust -lang c` and the harness (bench/Makefile), then: compile time and
-# render time (bench_dsp), kr.node() latency (bench/node_latency.py), and with
+# render time (bench_dsp), the native compiler against the FAUST backend on the
+# same IR (bench_backends: compile time and render throughput), kr.node() latency (bench/node_latency.py), and with
 # --callgrind the instruction counts.
 #
 # Pattern steps: the pattern set built with krp (bench/make_patterns.py), the
@@ -30,6 +31,7 @@ PY=/usr/bin/python3
 CALLGRIND=0
 FASTMATH=0
 ARGS=()
+BACKEND_ARGS=()
 NODE_RUNS=50
 DSP=1
 PATTERNS=1
@@ -39,6 +41,7 @@ P_CYCLES=1000 P_TICK_CYCLES=100 P_TICKS=64 P_REPS=5 P_SECONDS=60
 for arg in "$@"; do
     case $arg in
         --quick) ARGS+=(--seconds 10 --reps 3 --compile-runs 300); NODE_RUNS=20
+                 BACKEND_ARGS=(--seconds 10 --reps 2 --compile-runs 300 --faust-runs 3)
                  P_CYCLES=200 P_TICK_CYCLES=20 P_REPS=3 P_SECONDS=10 ;;
         --callgrind) CALLGRIND=1 ;;
         --faust-fast-math) FASTMATH=1 ;;
@@ -78,6 +81,8 @@ if [ "$DSP" = 1 ]; then
         echo "#### The same, FAUST's C built with -O3 -ffast-math (krach unchanged)"
         bench/build/fastmath/bench_dsp --ir bench/build --only render ${ARGS[@]+"${ARGS[@]}"} | tail -n +3
     fi
+    echo
+    bench/build/bench_backends --ir bench/build ${BACKEND_ARGS[@]+"${BACKEND_ARGS[@]}"}
     PYTHONPATH=python "$PY" bench/node_latency.py "$NODE_RUNS"
     if [ "$CALLGRIND" = 1 ]; then
         bench/callgrind.sh
