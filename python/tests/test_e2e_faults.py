@@ -232,8 +232,12 @@ def test_overload_is_reported_and_recovered_from(jack, start_engine):
     events = _events_of(watcher, "overload", 5.0)
     overload = events[-1]
     assert overload["event"] == "overload" and overload["missed"] >= 1
-    assert "audio overload" in overload["message"] and "remove nodes or voices" in overload["message"]
-    assert "audio overload" in engine.log_path.read_text()
+    # Which of the two it is depends on the smoothed load when the xruns are
+    # judged (a loaded 2-core machine measured 81 % once): either names a fix.
+    message = overload["message"]
+    assert (message.startswith("audio overload") and "remove nodes or voices" in message) or \
+        (message.startswith("audio dropout") and "--block-size" in message), message
+    assert message.split(":")[0] in engine.log_path.read_text()
     # Rate-limited: while the overload lasts, at most one report per 2 s.
     time.sleep(2.5)
     with kr.batch():

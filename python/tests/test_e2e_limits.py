@@ -82,8 +82,15 @@ def _looper() -> krs.Signal:
 
 def _delays() -> krs.Signal:
     x = krs.white_noise()
-    for _ in range(40):
-        x = krs.delay(x, 0.5, max_time=60.0)  # 11 MB per delay per voice at 48 kHz
+    for _ in range(15):  # 240 MiB per voice: under the 256 MiB a voice may hold
+        x = krs.delay(x, 0.5, max_time=60.0)  # 16 MiB per delay (2^22 floats at 48 kHz)
+    return x
+
+
+def _more_delays() -> krs.Signal:
+    x = krs.white_noise()
+    for _ in range(40):  # 640 MiB for one voice
+        x = krs.delay(x, 0.5, max_time=60.0)
     return x
 
 
@@ -95,8 +102,11 @@ def test_dsp_state_per_node(engine: Engine, tmp_path: Path):
     assert code == "limit"
     assert "node 'big' would hold 512 MiB of DSP state" in message
     assert "the limit is 256 MiB per node" in message and "fewer voices" in message
-    code, message = error_of(engine.ask(cmd="node_set", name="echoes", ir=Dsp(_delays).ir))
+    code, message = error_of(engine.ask(cmd="node_set", name="echoes", ir=Dsp(_delays).ir, count=2))
     assert code == "limit" and "node 'echoes' would hold" in message
+    # One voice alone is bounded too, when the synth is compiled.
+    code, message = error_of(engine.ask(cmd="node_set", name="echoes", ir=Dsp(_more_delays).ir))
+    assert code == "bad_ir" and "MiB of state per voice" in message and "the limit is 256 MiB" in message
     assert time.monotonic() - start < 2.0
     rss_mib = int(Path(f"/proc/{engine.proc.pid}/status").read_text().split("VmRSS:")[1].split()[0]) // 1024
     assert rss_mib < 400, rss_mib
