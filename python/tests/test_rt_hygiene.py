@@ -115,6 +115,13 @@ def echo(inp: krs.Signal) -> krs.Signal:
     return krs.echo(inp, time_, 0.4, 1.0) + krs.chorus(inp) * 0.3
 
 
+def faust_saw() -> krs.Signal:
+    """A synth with a FAUST expression: it runs on the FAUST backend (libfaust's JIT)."""
+    freq = krs.control("freq", 110.0, 20.0, 2000.0)
+    gate = krs.control("gate", 0.0, 0.0, 1.0)
+    return krs.faust_expr("fi.lowpass(2, 1200, {0})", krs.saw(freq)) * krs.adsr(0.01, 0.1, 0.5, 0.1, gate) * 0.2
+
+
 KEYS = 10  # more polyphonic nodes, each with a pattern and a send
 
 SOURCES = {"drums/kick": kick, "drums/hat": hat, "bass": bass_a, "pad": pad,
@@ -133,6 +140,9 @@ def build(kr: Session) -> None:
         for i in range(KEYS):
             kr.node(f"keys/{i}", pad, count=2, gain=0.05)
             kr.connect(f"keys/{i}", "verb" if i % 2 else "echo", 0.2)
+        # The FAUST backend's compute runs on the audio thread too.
+        kr.node("fpad", pad, backend="faust", count=4, gain=0.1)
+        kr.node("fsaw", faust_saw, count=2, gain=0.1)
     kr["drums/kick"] @ (kr.hit() * 4)
     kr["drums/hat"] @ "~ x ~ x ~ x x x"
     kr["drums/perc"] @ "x*16?"
@@ -140,6 +150,8 @@ def build(kr: Session) -> None:
     kr["lead"] @ "<[A3,C4,E4] [D4,F4,A4]>*2"
     kr["pad"] @ "[A3,C4,E4,G4,B4,D5,F5,A5]"
     kr.mod("bass/cutoff", "sine", 200, 2000, bars=2)
+    kr["fpad"] @ "[A3,C4,E4,G4]"
+    kr["fsaw"] @ "A2 ~ [E3,A3] ~"
     for i in range(KEYS):
         kr[f"keys/{i}"] @ ["C4 E4 G4 B4", "[A3,E4]*4", "D4(3,8)", "~ F4 ~ [G4,C5]"][i % 4]
 
@@ -147,6 +159,7 @@ def build(kr: Session) -> None:
 def churn(kr: Session, cycle: int, tmp: Path) -> None:
     """One cycle's worth of everything at once."""
     kr.node("bass", bass_b if cycle % 2 else bass_a)                 # hot-swap: a crossfade
+    kr.node("fpad", pad, backend="faust" if cycle % 2 else "native", count=4)  # across backends
     kr.node("lead", bass_a if cycle % 2 else bass_b, count=4 + cycle % 3)
     with kr.batch():                                                  # batch + routing
         kr.node("drums/perc", hat if cycle % 2 else kick, gain=0.2 + 0.1 * (cycle % 3))
