@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #include "krach/dsp.h"
 #include "krach/faust.h"
 #include "krach/ir.h"
@@ -41,25 +43,6 @@ static struct {
     double seconds;
     int reps, compile_runs, faust_runs;
 } opt = {"bench/build", 60.0, 5, 2000, 5};
-
-static double now_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static json_t *load_ir(const char *name)
 {

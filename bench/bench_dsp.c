@@ -30,6 +30,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #include "faust_glue.h"
 #include "krach/dsp.h"
 #include "krach/ir.h"
@@ -88,25 +90,6 @@ static void usage(FILE *f)
             "  --compile-runs N  compile timings per synth (default 2000)\n"
             "  --engine E        render with one engine only (for callgrind; repeatable)\n"
             "  --synth NAME      only this synth (repeatable): kick hat bass reverb_fx patch\n");
-}
-
-static double now_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static char *read_text(const char *path)

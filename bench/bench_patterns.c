@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
+
 #include "krach/engine.h"
 #include "krach/pattern.h"
 #include "krach/protocol.h"
@@ -71,19 +73,6 @@ static void usage(FILE *f)
             "  --ticks K        windows per cycle in that case (default 64)\n"
             "  --reps R         repetitions; the best is reported (default 5)\n"
             "  --seconds S      audio played per scheduler run (default 60)\n");
-}
-
-static double now_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* The q-quantile of v (sorted in place). */

@@ -50,6 +50,10 @@ from krach.client import Client  # noqa: E402
 from krach.engine import wait_for_socket  # noqa: E402
 from krach.session import Session  # noqa: E402
 
+sys.path.insert(0, str(REPO / "python" / "tests"))
+# The seed's kick, hat and bass: the one copy, in examples/five_minute_beat.py.
+from seed import bass as bass_low, hat, kick  # noqa: E402
+
 SR = 48000
 MARKER_GAIN = 0.5
 BASS_LINES = ("A2 D3 ~ E2", "A2*2 [C3 E3] ~ G2", "<A2 F2> ~ D3 [E3 G3]", "E2 ~ ~ B2")
@@ -57,26 +61,6 @@ TEMPOS = (120, 128, 137.5, 96, 150)
 
 
 # ---- synths ------------------------------------------------------------------
-
-
-def kick() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.25, 0.0, 0.05, gate)
-    return krs.sine_osc(55.0 + env * 200.0) * env * 0.9
-
-
-def hat() -> krs.Signal:
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    env = krs.adsr(0.001, 0.04, 0.0, 0.02, gate)
-    return krs.highpass(krs.white_noise(), 8000.0) * env * 0.5
-
-
-def bass_low() -> krs.Signal:
-    freq = krs.control("freq", 55.0, 20.0, 800.0)
-    gate = krs.control("gate", 0.0, 0.0, 1.0)
-    cutoff = krs.control("cutoff", 800.0, 100.0, 4000.0)
-    env = krs.adsr(0.005, 0.15, 0.3, 0.08, gate)
-    return krs.lowpass(krs.saw(freq), cutoff) * env * 0.55
 
 
 def bass_band() -> krs.Signal:
