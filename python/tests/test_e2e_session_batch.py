@@ -18,6 +18,7 @@ from e2e_support import Conn, dominant_frequency, read_sound
 from krach import signal as krs
 from krach.errors import KrachError
 from krach.session import Session
+from krach.signal import Dsp
 from session_support import BAR, SR, amplitude, envelope, fresh, keyed, render, tone, verb
 
 
@@ -261,3 +262,22 @@ def test_a_transition_value_outside_the_range_is_clamped_with_a_warning(offline_
     with pytest.raises(ValueError):
         with kr.transition(bars=0):
             pass
+
+
+@pytest.mark.parametrize("bad, code", [
+    ({"gain": 9}, "bad_value"),
+    ({"gain": "loud"}, "bad_type"),
+    ({"controls": {"nope": 1}}, "unknown_control"),
+    ({"controls": {"freq": "x"}}, "bad_type"),
+    ({"controls": [1]}, "bad_type"),
+])
+def test_a_bad_node_set_value_stops_the_whole_batch(offline_engine, bad, code):
+    """The dry run checks node_set's gain and controls too: a bad value in the
+    second command leaves the first one undone ("nothing was changed")."""
+    ir = Dsp(lambda: krs.sine_osc(krs.control("freq", 440, 20, 2000)) * 0.1).ir
+    client = offline_engine.client()
+    with pytest.raises(KrachError) as err:
+        client.request("batch", commands=[{"cmd": "node_set", "name": "a", "ir": ir},
+                                          {"cmd": "node_set", "name": "b", "ir": ir, **bad}])
+    assert err.value.code == code and "nothing was changed" in str(err.value)
+    assert client.request("status")["nodes"] == []

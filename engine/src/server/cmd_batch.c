@@ -105,7 +105,7 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
         if (kr_node_source_parse(sub, cmd, &source, &req->error))
             return -1;
         *program = kr_node_source_build(req->engine, sub, &source, &req->error);
-        if (!*program)
+        if (!*program || kr_node_set_check(sub, cmd, name, *program, &req->error))
             return -1;
         int i = sim_find(s, name);
         if (i < 0) {

@@ -128,40 +128,54 @@ static double clamp_control(kr_request *req, const char *node, const kr_ir_contr
 
 /* Applies the request's "controls" object to `values` (by the program's
  * indices), clamping. Unknown names and non-numbers are errors. */
-static int apply_initial_controls(kr_request *req, const char *name, const kr_dsp_program *p,
-                                  double *values, json_t *clamped_list)
+int kr_node_set_check(json_t *fields, const char *cmd, const char *name,
+                      const kr_dsp_program *p, kr_error *error)
 {
-    json_t *controls = json_object_get(req->json, "controls");
+    double gain;
+    if (kr_field_number(fields, cmd, "gain", false, 0.0, 4.0, &gain, error) < 0)
+        return -1;
+    json_t *controls = json_object_get(fields, "controls");
     if (!controls)
         return 0;
     if (!json_is_object(controls)) {
-        kr_error_set(&req->error, "bad_type", "%s: 'controls' must be an object of control "
-                     "values, e.g. {\"cutoff\": 1200}", req->cmd);
+        kr_error_set(error, "bad_type", "%s: 'controls' must be an object of control values, "
+                     "e.g. {\"cutoff\": 1200}", cmd);
         return -1;
     }
     const char *key;
     json_t *value;
     json_object_foreach(controls, key, value) {
-        int index = kr_dsp_program_find_control(p, key);
-        if (index < 0) {
+        if (kr_dsp_program_find_control(p, key) < 0) {
             char known[512];
             list_controls(p, known, sizeof known);
-            kr_error_set(&req->error, "unknown_control", "%s: node '%s' has no control '%s' "
-                         "(its controls: %s)", req->cmd, name, key, known);
+            kr_error_set(error, "unknown_control", "%s: node '%s' has no control '%s' (its "
+                         "controls: %s)", cmd, name, key, known);
             return -1;
         }
         if (!json_is_number(value)) {
-            kr_error_set(&req->error, "bad_type", "%s: control '%s' must be a number", req->cmd,
-                         key);
+            kr_error_set(error, "bad_type", "%s: control '%s' must be a number", cmd, key);
             return -1;
         }
+    }
+    return 0;
+}
+
+/* Applies the request's "controls" (checked by kr_node_set_check) to
+ * `values`, by the program's indices, clamping. */
+static void apply_initial_controls(kr_request *req, const char *name, const kr_dsp_program *p,
+                                   double *values, json_t *clamped_list)
+{
+    json_t *controls = json_object_get(req->json, "controls");
+    const char *key;
+    json_t *value;
+    json_object_foreach(controls, key, value) {
+        int index = kr_dsp_program_find_control(p, key);
         bool clamped;
         values[index] = clamp_control(req, name, kr_dsp_program_control(p, index), NULL,
                                       json_number_value(value), &clamped);
         if (clamped)
             json_array_append_new(clamped_list, json_string(key));
     }
-    return 0;
 }
 
 static int send_control(kr_request *req, kr_node *node, int index, double value)
@@ -264,7 +278,9 @@ int kr_cmd_node_set(kr_request *req)
     double values[KR_IR_MAX_CONTROLS + 1];
     json_t *clamped = json_array();
     kr_dsp_model_carry_values(model, p, values);
-    int rc = apply_initial_controls(req, name, p, values, clamped);
+    int rc = kr_node_set_check(req->json, req->cmd, name, p, &req->error);
+    if (rc == 0)
+        apply_initial_controls(req, name, p, values, clamped);
     bool kept = false, created = !node;
 
     /* A faulted node's state is poisoned: even the same program is re-instantiated. */

@@ -37,6 +37,10 @@ struct kr_dsp_model;
  * name survives (clamped to the new range), else the new init. */
 void kr_dsp_model_carry_values(const struct kr_dsp_model *old,
                                const struct kr_dsp_program *p, double *values);
+/* node_set's "gain" and "controls" checked against `p`, nothing applied (a
+ * batch's dry run uses it, so a bad value stops the batch before it starts). */
+int kr_node_set_check(json_t *fields, const char *cmd, const char *name,
+                      const struct kr_dsp_program *p, kr_error *error);
 /* Replaces synth node `node`'s program with `p` (crossfaded, same voice count,
  * surviving control values kept). */
 int kr_dsp_node_redefine(kr_engine *e, kr_node *node, struct kr_dsp_program *p,
