@@ -91,8 +91,10 @@ void kr_config_defaults(kr_config *config)
 static void keep_time(void *ctx)
 {
     kr_engine *engine = ctx;
+    engine->faust_compiling = true;
     kr_engine_collect(engine);
     kr_scheduler_tick(engine);
+    engine->faust_compiling = false;
 }
 
 /* The FAUST cache and folder: without them FAUST nodes are refused with a
@@ -256,8 +258,11 @@ void kr_engine_collect(kr_engine *engine)
         else
             engine->applied_dropped++;
     }
+    /* Retired voice sets may hold FAUST instances, and libfaust must not be
+     * entered while another thread compiles: they wait for the compile. The
+     * retire reservations keep room in the ring meanwhile. */
     kr_rt_retired old;
-    while (kr_ring_pop(&engine->rt.retired, &old)) {
+    while (!engine->faust_compiling && kr_ring_pop(&engine->rt.retired, &old)) {
         engine->retires_pending -= 1 + old.destroy(old.ptr);
     }
 }

@@ -159,6 +159,15 @@ static void test_errors(void)
     CHECK(err.code && !strcmp(err.code, "bad_ir"));
     CHECK_STR_CONTAINS(err.message, "control 'cut[off]': FAUST cannot carry the character '[' "
                                     "in a control's label; rename the control");
+    /* FAUST trims labels: a name with a space at either end would not come back. */
+    b = fd_begin(0);
+    c = fd_control(&b, "cut ", 1.0, 0.0, 2.0);
+    err = (kr_error){0};
+    p = export_ir(&b, fd_op(&b, "sine_osc", c), &err);
+    fd_free(&b);
+    CHECK(p == NULL);
+    free(p);
+    CHECK_STR_CONTAINS(err.message, "control 'cut ': FAUST drops spaces at the start and end");
     /* A stereo IR keeps both outputs. */
     b = fd_begin(0);
     int s = fd_op(&b, "saw", fd_const(&b, 110.0));

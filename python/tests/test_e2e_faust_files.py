@@ -199,3 +199,51 @@ def test_faust_file_nodes_in_a_batch(faust_engine, dsp_dir: Path, tmp_path: Path
                 kr.node("c", "faust:lead")
                 kr.node("d", "faust:nothing_here")
         assert {n["name"] for n in kr.nodes} == {"a", "b"}
+
+
+def test_changing_an_imported_file_recompiles_its_importers(faust_engine, dsp_dir: Path, tmp_path: Path):
+    """lead.dsp imports tuning.lib from the folder: saving tuning.lib alone must
+    change lead's sound (the cache may not hand back the old program)."""
+    (dsp_dir / "tuning.lib").write_text("pitch = 440;\n")
+    (dsp_dir / "lead.dsp").write_text('import("stdfaust.lib");\nimport("tuning.lib");\n'
+                                      'process = os.osc(pitch) * 0.5;\n')
+    client = faust_engine.client()
+    client.subscribe()
+    with Session(faust_engine.client()) as kr:
+        kr.node("lead", "faust:lead")
+        take = Take(kr, tmp_path)
+        before = take.render(SAMPLE_RATE // 4)[:, 0]
+        write_atomically(dsp_dir / "tuning.lib", "pitch = 660;\n")
+        event = wait_for_event(client, "faust_reloaded")
+        assert event["nodes"] == ["lead"]
+        take.render(4800)
+        after = take.render(SAMPLE_RATE // 4)[:, 0]
+    assert abs(dominant_frequency(before, SAMPLE_RATE) - 440) < 2
+    assert abs(dominant_frequency(after, SAMPLE_RATE) - 660) < 2
+
+
+def test_saving_the_same_program_again_leaves_its_nodes_untouched(faust_engine, dsp_dir: Path, tmp_path: Path):
+    """Re-saving a file (or saving an unrelated one) must not restart held notes
+    and tails: the program is the same, so nothing is crossfaded."""
+    path = dsp_dir / "lead.dsp"
+    path.write_text(SINE.format(freq=440, amp=0.5))
+    client = faust_engine.client()
+    client.subscribe()
+    with Session(faust_engine.client()) as kr:
+        kr.node("lead", "faust:lead")
+        take = Take(kr, tmp_path)
+        take.render(SAMPLE_RATE // 4)
+        write_atomically(path, SINE.format(freq=440, amp=0.5))
+        event = wait_for_event(client, "faust_reloaded")
+        assert "untouched" in event["message"] and event["nodes"] == []
+        (dsp_dir / "notes.txt").write_text("unrelated\n")
+        time.sleep(0.1)
+        client.request("status")
+        assert not [e for e in client.events if e.get("event") == "faust_reloaded"]
+        take.render(SAMPLE_RATE // 4)
+        x = take.mono()
+    # One unbroken sine (os.osc's table error aside: ~2e-5): no crossfade, no
+    # phase restart anywhere (a restart would leave a residual near 0.25).
+    w = 2 * np.pi * 440 / SAMPLE_RATE
+    residual = x[2:] - 2 * np.cos(w) * x[1:-1] + x[:-2]
+    assert np.max(np.abs(residual)) < 1e-4

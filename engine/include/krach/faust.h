@@ -44,8 +44,12 @@ typedef struct kr_faust_cache_stats {
 kr_faust_cache_stats kr_faust_cache_stats_get(const kr_faust_cache *cache);
 /* A compile (a cache miss) runs on a thread of its own while the calling
  * thread calls `pump(ctx)` every 2 ms until it is done: the engine keeps its
- * scheduler running, so a 300 ms libfaust compile does not make patterns late. */
+ * scheduler running, so a 300 ms libfaust compile does not make patterns late.
+ * libfaust is not thread-safe: `pump` must not call into it. */
 void kr_faust_cache_set_pump(kr_faust_cache *cache, void (*pump)(void *ctx), void *ctx);
+/* Drops what was compiled with `include_dir` (a file there changed, and a
+ * program may import it): the next compile of those sources is a miss. */
+void kr_faust_cache_forget(kr_faust_cache *cache, const char *include_dir);
 
 /* Server thread: compiles `ir` (exported with kr_faust_export) through libfaust.
  * The program's controls are the IR's. error->code "bad_ir" for FAUST compile

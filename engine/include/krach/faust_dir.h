@@ -1,9 +1,10 @@
 /* faust_dir.h — the folder of FAUST files that become node types.
  *
  * `NAME.dsp` in the folder (default ~/.krach/dsp, --dsp-dir or KRACH_DSP_DIR)
- * is the node type "faust:NAME". The folder is watched with inotify: a file
- * written (closed after writing) or moved in is reported by kr_faust_dir_poll,
- * and the server recompiles the nodes of that type. Names are 1 to
+ * is the node type "faust:NAME". The folder is watched with inotify: a change
+ * to any file in it (written, moved, deleted) is reported by kr_faust_dir_poll,
+ * and the server recompiles the FAUST-file nodes (a program may import other
+ * files of the folder). Names are 1 to
  * KR_FAUST_NAME_MAX letters, digits, '_' or '-', so a type can never reach
  * outside the folder. Server thread only. */
 #ifndef KRACH_FAUST_DIR_H
@@ -26,10 +27,12 @@ const char *kr_faust_dir_path(const kr_faust_dir *dir);
 /* True when `name` is a valid type name (see above). */
 bool kr_faust_dir_valid_name(const char *name);
 
-/* Never blocks: calls `changed` once for each NAME.dsp written or moved into
- * the folder since the last call. Returns how many were reported. */
-int kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx),
-                      void *ctx);
+/* Never blocks: calls `changed` once for each NAME.dsp written, moved in or
+ * out, or deleted since the last call. Returns true when anything in the
+ * folder changed (any file: a program may import it), or when notifications
+ * were lost; the caller then treats every program from the folder as stale. */
+bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx),
+                       void *ctx);
 
 /* The text of NAME.dsp (malloc'd, NUL-terminated), or NULL with an error that
  * names the file and what to do. */

@@ -101,6 +101,21 @@ static void cache_put(kr_faust_cache *cache, uint64_t hash, const char *source,
     *slot = (struct cache_entry){hash, copy, code, ++cache->clock};
 }
 
+void kr_faust_cache_forget(kr_faust_cache *cache, const char *include_dir)
+{
+    if (!cache)
+        return;
+    size_t n = strlen(include_dir);
+    for (int i = cache->count - 1; i >= 0; i--) {
+        /* Keys are "<include folder>\n<source>". */
+        const char *key = cache->entries[i].source;
+        if (strncmp(key, include_dir, n) == 0 && key[n] == '\n') {
+            entry_clear(&cache->entries[i]);
+            cache->entries[i] = cache->entries[--cache->count];
+        }
+    }
+}
+
 /* The cached code for `source` (a new reference), or NULL. */
 static kr_faust_code *cache_get(kr_faust_cache *cache, uint64_t hash, const char *source)
 {
@@ -133,8 +148,9 @@ static void *compile_thread(void *arg)
 
 /* libfaust takes 0.1 to 1 s, longer than the scheduler's lookahead: the
  * compile runs on its own thread while this one keeps the cache's pump (the
- * engine's scheduler) turning, so patterns keep their timing. One compile at
- * a time, always from this thread, so libfaust is never entered twice. */
+ * engine's scheduler) turning, so patterns keep their timing. libfaust is not
+ * thread-safe: one compile at a time, and the pump must not call into it (the
+ * engine's pump leaves retired FAUST voices for after the compile). */
 static kr_faust_code *compile_pumping(kr_faust_cache *cache, const char *name,
                                       const char *source, const char *include_dir,
                                       kr_error *error)
@@ -186,15 +202,17 @@ static kr_faust_code *obtain_code(kr_faust_cache *cache, const char *name, const
     return code;
 }
 
-/* A program that runs `code`: controls `controls` (copied), signature from
- * the source and the rate so equal programs compare equal. */
-static kr_dsp_program *make_program(kr_faust_code *code, const char *source,
-                                    const kr_ir_control *controls, int control_count,
-                                    double sample_rate, int ir_nodes, kr_error *error)
+/* A program that runs `code`: controls `controls` (copied). Its signature is
+ * the rate, the controls and libfaust's SHA key of the code *with its imports
+ * expanded*, so a program is "the same" exactly when it computes the same. */
+static kr_dsp_program *make_program(kr_faust_code *code, const kr_ir_control *controls,
+                                    int control_count, double sample_rate, int ir_nodes,
+                                    kr_error *error)
 {
     kr_dsp_program *p = calloc(1, sizeof *p);
-    size_t source_len = strlen(source);
-    size_t sig_len = sizeof sample_rate + source_len;
+    const char *sha = kr_faust_code_sha(code);
+    size_t sha_len = strlen(sha), controls_len = (size_t)control_count * sizeof *controls;
+    size_t sig_len = sizeof sample_rate + sha_len + controls_len;
     if (p) {
         p->controls = calloc((size_t)control_count + 1, sizeof *p->controls);
         p->signature = malloc(sig_len);
@@ -211,7 +229,8 @@ static kr_dsp_program *make_program(kr_faust_code *code, const char *source,
     }
     memcpy(p->controls, controls, (size_t)control_count * sizeof *controls);
     memcpy(p->signature, &sample_rate, sizeof sample_rate);
-    memcpy(p->signature + sizeof sample_rate, source, source_len);
+    memcpy(p->signature + sizeof sample_rate, sha, sha_len);
+    memcpy(p->signature + sizeof sample_rate + sha_len, p->controls, controls_len);
     p->signature_len = sig_len;
     p->hash = kr_dsp_hash_bytes(p->signature, sig_len);
     atomic_init(&p->refs, 1);
@@ -232,8 +251,7 @@ kr_dsp_program *kr_faust_compile_source(kr_faust_cache *cache, const char *name,
     if (!code)
         return NULL;
     int count = kr_faust_code_control_count(code);
-    return make_program(code, source, kr_faust_code_controls(code), count, sample_rate, 0,
-                        error);
+    return make_program(code, kr_faust_code_controls(code), count, sample_rate, 0, error);
 }
 
 kr_dsp_program *kr_faust_compile_ir(kr_faust_cache *cache, const kr_ir *ir, double sample_rate,
@@ -256,8 +274,8 @@ kr_dsp_program *kr_faust_compile_ir(kr_faust_cache *cache, const kr_ir *ir, doub
                 return NULL;
             }
         }
-        p = make_program(code, source, ir->controls, ir->control_count, sample_rate,
-                         ir->node_count, error);
+        p = make_program(code, ir->controls, ir->control_count, sample_rate, ir->node_count,
+                         error);
     }
     free(source);
     return p;

@@ -17,5 +17,7 @@ int kr_faust_code_outputs(const kr_faust_code *code);
 int kr_faust_code_control_count(const kr_faust_code *code);
 const kr_ir_control *kr_faust_code_controls(const kr_faust_code *code);
 int kr_faust_code_find_control(const kr_faust_code *code, const char *label);
+/* libfaust's SHA key of the expanded code and options: equal keys, equal DSP. */
+const char *kr_faust_code_sha(const kr_faust_code *code);
 
 #endif

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Written, moved in or out, deleted: what can change a program. */
+#define KR_FAUST_DIR_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)
+
 struct kr_faust_dir {
     int fd;                     /* inotify, non-blocking */
     char path[PATH_MAX];
@@ -49,7 +52,7 @@ kr_faust_dir *kr_faust_dir_open(const char *path, kr_error *error)
     }
     snprintf(dir->path, sizeof dir->path, "%s", path);
     dir->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (dir->fd < 0 || inotify_add_watch(dir->fd, path, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    if (dir->fd < 0 || inotify_add_watch(dir->fd, path, KR_FAUST_DIR_EVENTS) < 0) {
         kr_error_set(error, "io_error", "cannot watch the FAUST folder %s: %s", path,
                      strerror(errno));
         kr_faust_dir_close(dir);
@@ -93,12 +96,14 @@ static bool type_of_file(const char *file, char *out, size_t size)
     return kr_faust_dir_valid_name(out);
 }
 
-int kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx), void *ctx)
+bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void *ctx),
+                       void *ctx)
 {
     /* An editor's save is often several events for one file: collect the
      * names of everything pending, then report each once. */
     char names[16][KR_FAUST_NAME_MAX + 1];
-    int count = 0, reported = 0;
+    int count = 0;
+    bool any = false;
     char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     for (;;) {
         ssize_t len = read(dir->fd, buf, sizeof buf);
@@ -107,25 +112,30 @@ int kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void 
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
             char name[KR_FAUST_NAME_MAX + 1];
-            if (ev->len && type_of_file(ev->name, name, sizeof name)) {
-                int i = 0;
-                while (i < count && strcmp(names[i], name) != 0)
-                    i++;
-                if (i == count && count == 16) { /* full: report what we have */
-                    for (int k = 0; k < count; k++)
-                        changed(names[k], ctx);
-                    reported += count;
-                    count = i = 0;
-                }
-                if (i == count)
-                    snprintf(names[count++], sizeof names[0], "%s", name);
-            }
             p += sizeof *ev + ev->len;
+            if (ev->mask & IN_IGNORED) { /* the folder went away: watch it again */
+                inotify_add_watch(dir->fd, dir->path, KR_FAUST_DIR_EVENTS);
+                any = true;
+                continue;
+            }
+            any = true; /* any file may be imported; lost events (IN_Q_OVERFLOW) too */
+            if (!ev->len || !type_of_file(ev->name, name, sizeof name))
+                continue;
+            int i = 0;
+            while (i < count && strcmp(names[i], name) != 0)
+                i++;
+            if (i == count && count == 16) { /* full: report what we have */
+                for (int k = 0; k < count; k++)
+                    changed(names[k], ctx);
+                count = i = 0;
+            }
+            if (i == count)
+                snprintf(names[count++], sizeof names[0], "%s", name);
         }
     }
     for (int k = 0; k < count; k++)
         changed(names[k], ctx);
-    return reported + count;
+    return any;
 }
 
 char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)

@@ -138,6 +138,13 @@ static int mark_reachable(export_ctx *ctx)
 /* Characters FAUST reads as label syntax (groups, metadata) or cannot quote. */
 static int check_label(const kr_ir_control *ctl, kr_error *error)
 {
+    size_t n = strlen(ctl->name);
+    /* FAUST trims a label's spaces: "cut " would come back as "cut". */
+    if (n && (ctl->name[0] == ' ' || ctl->name[n - 1] == ' ')) {
+        kr_error_set(error, "bad_ir", "control '%s': FAUST drops spaces at the start and end "
+                     "of a control's label; rename the control", ctl->name);
+        return -1;
+    }
     for (const char *p = ctl->name; *p; p++) {
         if (strchr("\"\\[]/", *p) || (unsigned char)*p < 0x20) {
             kr_error_set(error, "bad_ir", "control '%s': FAUST cannot carry the character "

@@ -20,11 +20,13 @@
 #ifdef KRACH_HAVE_LIBFAUST
 
 #define FAUSTFLOAT double
+#include <faust/dsp/libfaust-c.h> /* freeCMemory */
 #include <faust/dsp/llvm-dsp-c.h>
 
 struct kr_faust_code {
     atomic_int refs;
     llvm_dsp_factory *factory;
+    char sha[80];               /* getCSHAKey: the expanded code's key */
     int inputs, outputs;
     int control_count;
     kr_ir_control *controls;
@@ -177,14 +179,41 @@ static void code_free(kr_faust_code *code)
     free(code);
 }
 
+/* libfaust keys its table of live factories by the source *before* imports
+ * are read: a program whose imported file changed would get the old factory
+ * back while a node still holds it. A program from the folder is therefore
+ * expanded first (imports inlined) and compiled from that text, so libfaust's
+ * key, and with it krach's program signature, follow the imports. Programs
+ * without an include folder import only FAUST's own libraries, which do not
+ * change under a running engine. */
+static llvm_dsp_factory *create_factory(const char *name, const char *source,
+                                        const char *include_dir, char *message)
+{
+    const char *argv[] = {"-double", "-I", include_dir, NULL};
+    int argc = include_dir ? 3 : 1;
+    if (!include_dir)
+        return createCDSPFactoryFromString(name, source, argc, argv, "", message, -1);
+    char sha[64];
+    message[0] = '\0';
+    const char *expanded = expandCDSPFromString(name, source, argc, argv, sha, message);
+    if (!expanded || message[0] || !expanded[0]) { /* an error (its text in message) */
+        if (expanded)
+            freeCMemory((void *)expanded);
+        if (!message[0]) /* unsaid: let the compiler say it */
+            return createCDSPFactoryFromString(name, source, argc, argv, "", message, -1);
+        return NULL;
+    }
+    llvm_dsp_factory *factory = createCDSPFactoryFromString(name, expanded, argc, argv, "",
+                                                            message, -1);
+    freeCMemory((void *)expanded);
+    return factory;
+}
+
 kr_faust_code *kr_faust_code_compile(const char *name, const char *source,
                                      const char *include_dir, kr_error *error)
 {
     char message[4096] = "";
-    const char *argv[] = {"-double", "-I", include_dir, NULL};
-    int argc = include_dir ? 3 : 1;
-    llvm_dsp_factory *factory = createCDSPFactoryFromString(name, source, argc, argv, "",
-                                                            message, -1);
+    llvm_dsp_factory *factory = create_factory(name, source, include_dir, message);
     if (!factory) {
         char line[400];
         one_line(message[0] ? message : "unknown error", line, sizeof line);
@@ -200,6 +229,10 @@ kr_faust_code *kr_faust_code_compile(const char *name, const char *source,
     }
     code->factory = factory;
     factory = NULL;
+    char *sha = getCSHAKey(code->factory);
+    snprintf(code->sha, sizeof code->sha, "%s", sha ? sha : "");
+    if (sha)
+        freeCMemory(sha);
     atomic_init(&code->refs, 1);
     code->inputs = getNumInputsCDSPInstance(probe);
     code->outputs = getNumOutputsCDSPInstance(probe);
@@ -250,6 +283,8 @@ int kr_faust_code_inputs(const kr_faust_code *code) { return code->inputs; }
 int kr_faust_code_outputs(const kr_faust_code *code) { return code->outputs; }
 int kr_faust_code_control_count(const kr_faust_code *code) { return code->control_count; }
 const kr_ir_control *kr_faust_code_controls(const kr_faust_code *code) { return code->controls; }
+
+const char *kr_faust_code_sha(const kr_faust_code *code) { return code->sha; }
 
 int kr_faust_code_find_control(const kr_faust_code *code, const char *label)
 {
@@ -326,9 +361,9 @@ void kr_faust_voice_run(kr_faust_voice *voice, const double *targets, unsigned c
         if (voice->zone[k])
             zone_write(voice->zone[k], targets[k]);
     unsigned done = 0;
-    if (gate >= 0 && retrigger[gate]) {
+    if (gate >= 0 && retrigger[gate] && frames > 0) {
         retrigger[gate] = 0;
-        if (voice->zone[gate] && frames > 0) {
+        if (voice->zone[gate]) {
             zone_write(voice->zone[gate], 0.0);
             compute_span(voice, inputs, outputs, 0, 1);
             zone_write(voice->zone[gate], targets[gate]);
@@ -365,6 +400,7 @@ int kr_faust_code_find_control(const kr_faust_code *code, const char *label)
     (void)code, (void)label;
     return -1;
 }
+const char *kr_faust_code_sha(const kr_faust_code *code) { (void)code; return ""; }
 kr_faust_voice *kr_faust_voice_create(const kr_dsp_program *program)
 {
     (void)program;
