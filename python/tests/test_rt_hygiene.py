@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from e2e_support import REPO, Engine, Jack, child_env, read_sound, remove_tree, short_tempdir
+from e2e_support import REPO, Engine, Jack, read_sound
 from krach import signal as krs
 from krach.session import Session
 
@@ -40,35 +40,17 @@ def _guard_binary() -> str | None:
 
 
 @pytest.fixture
-def guard_engine(tmp_path: Path, engine_home: Path) -> Iterator[Callable[..., Engine]]:
+def guard_engine(start_engine: Callable[..., Engine]) -> Callable[..., Engine]:
+    """Like `start_engine`, with the guard build (its teardown checks the exit status)."""
     binary = _guard_binary()
     if binary is None:
         pytest.skip("the real-time guard build is absent: run `make rtguard` "
                     "(build/rtguard/krach-engine) or set KRACH_RTGUARD_ENGINE")
-    engines: list[Engine] = []
-    dirs: list[Path] = []
 
     def start(*flags: str, env: dict[str, str] | None = None) -> Engine:
-        workdir = tmp_path / f"guard{len(engines)}"
-        workdir.mkdir()
-        sockdir = short_tempdir()
-        dirs.append(sockdir)
-        engine = Engine(binary, list(flags), workdir, sockdir, env or child_env(engine_home))
-        engines.append(engine)
-        return engine.start()
+        return start_engine(*flags, env=env, binary=binary)
 
-    yield start
-    problems = []
-    for engine in engines:
-        if engine.proc is not None:
-            try:
-                engine.check_exit(engine.stop())
-            except AssertionError as err:
-                problems.append(str(err))
-    for d in dirs:
-        remove_tree(d)
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    return start
 
 
 # ---- the synths --------------------------------------------------------------------------------
