@@ -43,6 +43,7 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
         return NULL;
     int slots = program->slot_count, controls = program->control_count;
     inst->program = program;
+    kr_dsp_program_retain(program); /* released by kr_dsp_instance_destroy */
     inst->state = program->state_bytes ? aligned_alloc(16, program->state_bytes) : NULL;
     inst->mem_cells = calloc((size_t)program->mem_count + 1, sizeof(float));
     inst->storage = calloc((size_t)slots * KR_DSP_BLOCK + 1, sizeof(float));
@@ -52,21 +53,12 @@ kr_dsp_instance *kr_dsp_instance_create(kr_dsp_program *program)
     inst->ctl_target = calloc((size_t)controls + 1, sizeof(double));
     inst->ctl_retrigger = calloc((size_t)controls + 1, 1);
     inst->ctl_played_high = calloc((size_t)controls + 1, 1);
-    if (!inst->ctl_retrigger || !inst->ctl_played_high || (program->state_bytes && !inst->state) || !inst->mem_cells || !inst->storage ||
+    if (!inst->ctl_retrigger || !inst->ctl_played_high ||
+        (program->state_bytes && !inst->state) || !inst->mem_cells || !inst->storage ||
         !inst->slot || !inst->uniform || !inst->ctl_value || !inst->ctl_target) {
-        free(inst->state);
-        free(inst->mem_cells);
-        free(inst->storage);
-        free(inst->slot);
-        free(inst->uniform);
-        free(inst->ctl_value);
-        free(inst->ctl_target);
-        free(inst->ctl_retrigger);
-        free(inst->ctl_played_high);
-        free(inst);
+        kr_dsp_instance_destroy(inst); /* frees what was allocated, releases the program */
         return NULL;
     }
-    kr_dsp_program_retain(program);
     if (program->state_bytes)
         memset(inst->state, 0, program->state_bytes);
     for (int s = 0; s < slots; s++)
