@@ -69,9 +69,8 @@ int kr_cmd_unsend(kr_request *req)
     return 0;
 }
 
-int kr_cmd_routing(kr_request *req)
+json_t *kr_routes_json(const kr_engine *e)
 {
-    kr_engine *e = req->engine;
     json_t *routes = json_array();
     for (int r = 0; r < e->route_count; r++) {
         const kr_route *route = e->routes[r];
@@ -82,6 +81,13 @@ int kr_cmd_routing(kr_request *req)
                                                 "port", port, "level", route->level_setting,
                                                 "send", route->send));
     }
+    return routes;
+}
+
+int kr_cmd_routing(kr_request *req)
+{
+    kr_engine *e = req->engine;
+    json_t *routes = kr_routes_json(e);
     json_object_set_new(req->reply, "routes", routes);
     kr_node *order[KR_MAX_NODES];
     kr_engine_topological_order(e, order);

@@ -55,16 +55,7 @@ static json_t *session_state(kr_engine *e)
         json_array_append_new(nodes, item);
     }
     json_object_set_new(state, "nodes", nodes);
-    json_t *routes = json_array();
-    for (int r = 0; r < e->route_count; r++) {
-        const kr_route *route = e->routes[r];
-        char port[16];
-        snprintf(port, sizeof port, "in%d", route->port);
-        json_array_append_new(routes, json_pack("{s:s, s:s, s:s, s:f, s:b}", "src",
-                                                route->src->name, "dst", route->dst->name,
-                                                "port", port, "level", route->level_setting,
-                                                "send", route->send));
-    }
+    json_t *routes = kr_routes_json(e);
     json_object_set_new(state, "routes", routes);
     json_t *patterns = json_array();
     for (int i = 0; i < e->sched.slot_count; i++) {

@@ -62,6 +62,8 @@ int kr_cmd_applied_events(kr_request *req);
 int kr_cmd_connect(kr_request *req);
 int kr_cmd_unsend(kr_request *req);
 int kr_cmd_routing(kr_request *req);
+/* Every route as {src, dst, port, level, send}, for `routing` and `state`. */
+json_t *kr_routes_json(const kr_engine *e);
 int kr_cmd_mixer(kr_request *req); /* mute, unmute, solo, unsolo */
 int kr_cmd_input_add(kr_request *req);
 /* The nodes `name` stands for (itself, or the group "name/…"); 0 + error. */
