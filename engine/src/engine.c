@@ -395,6 +395,14 @@ kr_node *kr_engine_find(kr_engine *engine, const char *name)
     return NULL;
 }
 
+void kr_engine_unknown_node(const kr_engine *engine, const char *name, const char *fix,
+                            kr_error *error)
+{
+    char known[512];
+    kr_engine_list_nodes(engine, known, sizeof known);
+    kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s)%s", name, known, fix);
+}
+
 void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len)
 {
     buf[0] = '\0';
@@ -439,9 +447,7 @@ int kr_engine_remove_node(kr_engine *engine, const char *name, kr_error *error)
         if (strcmp(engine->nodes[i]->name, name) == 0)
             index = i;
     if (index < 0) {
-        char known[512];
-        kr_engine_list_nodes(engine, known, sizeof known);
-        kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s)", name, known);
+        kr_engine_unknown_node(engine, name, "", error);
         return -1;
     }
     kr_node *node = engine->nodes[index];

@@ -168,6 +168,10 @@ int kr_engine_set_param(kr_engine *engine, kr_node *node, int index, double valu
 int kr_engine_set_master(kr_engine *engine, double gain, kr_error *error);
 /* Lists the known node names into buf, comma-separated ("none" if empty). */
 void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len);
+/* Sets error "unknown_node": "unknown node 'NAME' (known nodes: …)" followed by
+ * `fix` (e.g. "; create it first with kr.node()", or ""). */
+void kr_engine_unknown_node(const kr_engine *engine, const char *name, const char *fix,
+                            kr_error *error);
 
 
 double kr_monotonic_seconds(void);

@@ -91,12 +91,9 @@ static void list_controls(const kr_dsp_program *p, char *buf, size_t len)
 static kr_node *find_node(kr_request *req, const char *name)
 {
     kr_node *node = kr_engine_find(req->engine, name);
-    if (!node) {
-        char known[512];
-        kr_engine_list_nodes(req->engine, known, sizeof known);
-        kr_error_set(&req->error, "unknown_node", "unknown node '%s' (known nodes: %s); create "
-                     "it first with kr.node()", name, known);
-    }
+    if (!node)
+        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
+                               &req->error);
     return node;
 }
 

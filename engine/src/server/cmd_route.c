@@ -14,12 +14,9 @@ static kr_node *named_node(kr_request *req, const char *field)
     if (kr_field_string(req->json, req->cmd, field, true, &name, &req->error) < 0)
         return NULL;
     kr_node *node = kr_engine_find(req->engine, name);
-    if (!node) {
-        char known[512];
-        kr_engine_list_nodes(req->engine, known, sizeof known);
-        kr_error_set(&req->error, "unknown_node", "unknown node '%s' (known nodes: %s); create "
-                     "it first with kr.node()", name, known);
-    }
+    if (!node)
+        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
+                               &req->error);
     return node;
 }
 

@@ -183,10 +183,7 @@ static kr_node *find_tone(request *req, const char *name)
 {
     kr_node *node = kr_engine_find(req->engine, name);
     if (!node || strcmp(node->type->kind, "tone") != 0) {
-        char known[512];
-        kr_engine_list_nodes(req->engine, known, sizeof known);
-        kr_error_set(&req->error, "unknown_node", "unknown node '%s' (known nodes: %s); create "
-                     "it with tone_add", name, known);
+        kr_engine_unknown_node(req->engine, name, "; create it with tone_add", &req->error);
         return NULL;
     }
     return node;

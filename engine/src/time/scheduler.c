@@ -384,10 +384,8 @@ static bool parse_target(kr_engine *engine, const char *target, char *node, char
         if (kr_engine_find(engine, node))
             return true;
     }
-    char known[512];
-    kr_engine_list_nodes(engine, known, sizeof known);
-    kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s); create it first "
-                 "with kr.node()", split ? node : target, known);
+    kr_engine_unknown_node(engine, split ? node : target, "; create it first with kr.node()",
+                           error);
     return false;
 }
 
@@ -713,9 +711,7 @@ static int automation_target(kr_engine *engine, const char *target, kr_sched_aut
     snprintf(a->control, sizeof a->control, "%s", slash + 1);
     kr_node *node = kr_engine_find(engine, a->node);
     if (!node) {
-        char known[512];
-        kr_engine_list_nodes(engine, known, sizeof known);
-        kr_error_set(error, "unknown_node", "unknown node '%s' (known nodes: %s)", a->node, known);
+        kr_engine_unknown_node(engine, a->node, "", error);
         return -1;
     }
     if (!strcmp(a->control, "gain")) {
