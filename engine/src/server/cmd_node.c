@@ -212,21 +212,34 @@ static int swap_voices(kr_engine *e, kr_node *node, kr_dsp_program *p, kr_dsp_vo
                        int count, const double *values, kr_error *error)
 {
     kr_dsp_model *model = kr_dsp_node_model(node);
+    /* What the model was, to put back if the audio thread refuses the swap:
+     * the model must describe what actually plays. */
+    kr_dsp_program *old_program = model->program;
+    int old_voices = model->voices;
+    double old_values[KR_IR_MAX_CONTROLS + 1];
+    memcpy(old_values, model->values,
+           (size_t)kr_dsp_program_control_count(old_program) * sizeof *old_values);
+    kr_dsp_program_retain(old_program);
+    int rc = 0;
     if (kr_node_ensure_inputs(node, kr_dsp_program_inputs(p)) ||
         kr_engine_reserve_retire(e, error) || kr_dsp_model_replace(model, p, count, values)) {
         if (!error->code)
             kr_error_set(error, "io_error", "out of memory replacing '%s'", node->name);
-        kr_dsp_voices_destroy(voices);
-        return -1;
+        rc = -1;
+    } else {
+        kr_rt_command cmd = {.type = KR_RT_NODE_SWAP, .ptr = node, .payload = voices};
+        rc = kr_engine_send(e, &cmd, error);
+        if (rc == 0) {
+            e->retires_pending++;
+            kr_scheduler_node_changed(e, node->name, false);
+        } else {
+            kr_dsp_model_replace(model, old_program, old_voices, old_values);
+        }
     }
-    kr_rt_command cmd = {.type = KR_RT_NODE_SWAP, .ptr = node, .payload = voices};
-    if (kr_engine_send(e, &cmd, error)) {
+    if (rc)
         kr_dsp_voices_destroy(voices);
-        return -1;
-    }
-    e->retires_pending++;
-    kr_scheduler_node_changed(e, node->name, false);
-    return 0;
+    kr_dsp_program_release(old_program);
+    return rc;
 }
 
 int kr_dsp_node_redefine(kr_engine *e, kr_node *node, kr_dsp_program *p, kr_error *error)
