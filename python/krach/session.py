@@ -238,7 +238,11 @@ class Session(Scenes, Routing):
         return Node(self, name)
 
     def record(self, path: str | os.PathLike[str], subtype: str | None = None) -> None:
-        """Record the master output to a sound file (live or offline) until `record_stop`."""
+        """Record the master output to a sound file (live or offline) until `record_stop`.
+
+        Over TCP `path` is a name inside the engine's files folder (``take.wav``);
+        other paths raise `KrachError` ``forbidden``. A FIFO or device raises ``io_error``.
+        """
         fields: dict[str, Any] = {"path": self._engine_path(path)}
         if subtype is not None:
             fields["subtype"] = subtype
@@ -385,7 +389,8 @@ class Session(Scenes, Routing):
         extension (.wav, .flac, .aiff, .ogg); `subtype` is ``float``,
         ``pcm16`` or ``pcm24``; `append` adds to an existing file. Returns the
         reply: ``frames``, ``path`` and ``position`` (the engine's frame clock
-        after the render). Live engines answer ``not_offline``.
+        after the render). Live engines answer ``not_offline``. Over TCP `path`
+        is a name inside the engine's files folder, as for `record`.
         """
         self._refuse_in_batch("kr.render")
         fields: dict[str, Any] = {}
