@@ -17,19 +17,21 @@ same names there and visibly write through the links.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e_support import Conn, Engine, error_of, free_tcp_port
+from e2e_support import REPO, Conn, Engine, child_env, error_of, free_tcp_port
 from krach import signal as krs
 from krach.client import Client
 from krach.errors import KrachError
 from krach.session import Session
 
 HANG_GUARD = 20.0  # seconds: only a frozen engine takes this long to answer
+CLI_HANG_GUARD = 120.0  # `krach render` starts its own (ASan) engine
 TOKEN = "abuse-files-token-0123456789"
 TARGET_BYTES = b"outside the files folder: must stay as it is\n"
 
@@ -76,10 +78,12 @@ def live_engine(start_engine: Callable[..., Engine]) -> Engine:
 
 
 @pytest.fixture
-def fifo(tmp_path: Path) -> Path:
+def fifo(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "pipe.flac"
     os.mkfifo(path)
-    return path
+    yield path
+    # An engine stuck opening it (the defect) gets its reader, and can go.
+    os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
 
 
 @pytest.fixture
@@ -132,6 +136,19 @@ def test_python_client_names_the_fifo(offline_engine: Engine, fifo: Path):
         with pytest.raises(KrachError) as err:
             kr.record(fifo)
     assert err.value.code == "io_error" and "FIFO" in err.value.message
+
+
+def test_krach_render_to_a_fifo_says_so(engine_bin: str, engine_home: Path, fifo: Path,
+                                        tmp_path: Path):
+    session = tmp_path / "session.py"
+    session.write_text('kr.tone("a", 440, gain=0.25)\n')
+    result = subprocess.run([str(REPO / "bin" / "krach"), "render", str(session), "-o", str(fifo),
+                             "--seconds", "1"], env=child_env(engine_home, KRACH_ENGINE=engine_bin),
+                            capture_output=True, text=True, timeout=CLI_HANG_GUARD,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 1, result.stderr
+    assert str(fifo) in result.stderr and "FIFO" in result.stderr, result.stderr
+    assert fifo.is_fifo()  # the user's FIFO is left where it was
 
 
 # ---- TCP clients: the files folder -------------------------------------------
