@@ -83,6 +83,7 @@ void kr_config_defaults(kr_config *config)
         snprintf(config->dsp_dir, sizeof config->dsp_dir, "%s", env_dsp);
     else
         home_path(config->dsp_dir, sizeof config->dsp_dir, "dsp");
+    home_path(config->files_dir, sizeof config->files_dir, "files");
     config->log_level = KR_LOG_INFO;
 }
 

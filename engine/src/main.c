@@ -33,6 +33,8 @@ static void usage(FILE *out)
         "  --log-level LEVEL      error, warn, info (default) or debug\n"
         "  --dsp-dir PATH         FAUST files: NAME.dsp is node type faust:NAME (default\n"
         "                         ~/.krach/dsp, or $KRACH_DSP_DIR); watched for changes\n"
+        "  --files-dir PATH       the only folder TCP clients may write to (render, record;\n"
+        "                         default ~/.krach/files); local clients write anywhere\n"
         "  --sample-rate HZ       default 48000\n"
         "  --block-size FRAMES    default 256\n"
         "  --device NAME|INDEX    output device (PortAudio)\n"
@@ -134,6 +136,8 @@ static int parse_args(int argc, char **argv, kr_config *cfg)
             rc = copy_path(a, cfg->log_path, sizeof cfg->log_path, v);
         } else if (!strcmp(a, "--dsp-dir")) {
             rc = copy_path(a, cfg->dsp_dir, sizeof cfg->dsp_dir, v);
+        } else if (!strcmp(a, "--files-dir")) {
+            rc = copy_path(a, cfg->files_dir, sizeof cfg->files_dir, v);
         } else if (!strcmp(a, "--log-level")) {
             if ((rc = kr_log_level_parse(v, &cfg->log_level)))
                 fprintf(stderr, "krach-engine: --log-level is error, warn, info or debug\n");

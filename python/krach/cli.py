@@ -431,6 +431,13 @@ class _Writer:
         return None
 
 
+def _discard(out: Path) -> None:
+    """Remove a partly written output: a regular file only, never a FIFO or device
+    that the engine refused to write (it is the user's, and untouched)."""
+    if out.is_file():
+        out.unlink(missing_ok=True)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     session_path = Path(args.session)
     if not session_path.is_file():
@@ -460,14 +467,14 @@ def cmd_render(args: argparse.Namespace) -> int:
             except Exception as err:  # noqa: BLE001 - any error in user code is reported
                 progress.finish()
                 if writer.pieces:
-                    out.unlink(missing_ok=True)
+                    _discard(out)
                 print(f"krach render: {session_path} failed:\n{_session_error(err)}", file=sys.stderr)
                 return 1
             kr.render_sink = None
             try:
                 warning = writer.finish()
             except BaseException:
-                out.unlink(missing_ok=True)
+                _discard(out)
                 raise
         finally:
             progress.finish()

@@ -238,11 +238,23 @@ class Session(Scenes, Routing):
         return Node(self, name)
 
     def record(self, path: str | os.PathLike[str], subtype: str | None = None) -> None:
-        """Record the master output to a sound file (live or offline) until `record_stop`."""
-        fields: dict[str, Any] = {"path": os.path.abspath(os.fspath(path))}
+        """Record the master output to a sound file (live or offline) until `record_stop`.
+
+        Over TCP `path` is a name inside the engine's files folder (``take.wav``);
+        other paths raise `KrachError` ``forbidden``. A FIFO or device raises ``io_error``.
+        """
+        fields: dict[str, Any] = {"path": self._engine_path(path)}
         if subtype is not None:
             fields["subtype"] = subtype
         self.request("record", **fields)
+
+    def _engine_path(self, path: str | os.PathLike[str]) -> str:
+        """`path` as the engine takes it: absolute for a local engine (it has its own
+        working directory); as given for a TCP engine, which writes only inside its
+        files folder (``--files-dir``) and refuses absolute paths with ``forbidden``."""
+        if isinstance(self.client, Client) and self.client.is_tcp:
+            return os.fspath(path)
+        return os.path.abspath(os.fspath(path))
 
     def record_stop(self) -> dict[str, Any]:
         """Stop recording; returns the file's ``path``, its ``frames`` and any ``dropped``."""
@@ -377,12 +389,13 @@ class Session(Scenes, Routing):
         extension (.wav, .flac, .aiff, .ogg); `subtype` is ``float``,
         ``pcm16`` or ``pcm24``; `append` adds to an existing file. Returns the
         reply: ``frames``, ``path`` and ``position`` (the engine's frame clock
-        after the render). Live engines answer ``not_offline``.
+        after the render). Live engines answer ``not_offline``. Over TCP `path`
+        is a name inside the engine's files folder, as for `record`.
         """
         self._refuse_in_batch("kr.render")
         fields: dict[str, Any] = {}
         if path is not None:
-            fields["path"] = os.path.abspath(os.fspath(path))  # the engine has its own cwd
+            fields["path"] = self._engine_path(path)
         if seconds is not None:
             fields["seconds"] = seconds
         if frames is not None:

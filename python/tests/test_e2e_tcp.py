@@ -167,14 +167,14 @@ def test_right_token_works_raw_and_through_the_client(tcp_engine: Engine, tmp_pa
     with Conn(("127.0.0.1", tcp_engine.port)) as c:
         assert c.ask(cmd="auth", token=token)["ok"] is True
         assert c.ask(id=2, cmd="tone_add", name="tcp", freq=440)["ok"] is True
-        reply = c.ask(id=3, cmd="render", frames=480, path=str(tmp_path / "t.wav"))
+        reply = c.ask(id=3, cmd="render", frames=480, path="t.wav")  # in the files folder
         assert reply["frames"] == 480
     with Client(f"tcp://127.0.0.1:{tcp_engine.port}", token=token) as client:
         assert client.request("status")["nodes"] == ["tcp"]
     with pytest.raises(KrachError) as err:
         Client(f"tcp://127.0.0.1:{tcp_engine.port}", token="f" * 64)
     assert err.value.code == "unauthorized"
-    assert (tmp_path / "t.wav").stat().st_size > 480 * 2 * 4
+    assert (tcp_engine.home / ".krach" / "files" / "t.wav").stat().st_size > 480 * 2 * 4
 
 
 def test_unix_socket_clients_need_no_auth(tcp_engine: Engine):

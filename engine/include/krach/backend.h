@@ -52,17 +52,13 @@ const char *kr_backend_name(kr_backend_kind kind);
 
 /* Offline only: process exactly `frames` frames on the calling thread, calling
  * `prepare(ctx, until)` (when not NULL) before each chunk so that every event
- * before sample `until` is queued first; a non-zero return stops the render. With a
- * path, write them through libsndfile (format from the extension; subtype
- * "float", "pcm16", "pcm24" or NULL for the format's default; append adds to
- * an existing .wav or .aiff file). Returns 0; -1 when the file cannot be
- * written (an I/O problem); -2 when the request itself is unusable (unknown
- * extension or subtype, append to a format that cannot be appended to, or to a
- * file of another channel count or rate). Either way err says why. */
+ * before sample `until` is queued first; a non-zero return stops the render.
+ * With `file` (a SNDFILE* from kr_sound_file_open, NULL to discard the
+ * frames), write them to it and close it, whatever happens; `path` names it in
+ * messages. Returns 0, or -1 with err saying why (scheduling or writing). */
 #define KR_OFFLINE_LOOKAHEAD 1024 /* frames queued beyond each rendered chunk */
 typedef int (*kr_render_prepare_fn)(void *ctx, int64_t until);
-int kr_offline_render(kr_rt *rt, long long frames, const char *path,
-                      const char *subtype, int append, kr_render_prepare_fn prepare,
-                      void *ctx, char *err, size_t errlen);
+int kr_offline_render(kr_rt *rt, long long frames, void *file, const char *path,
+                      kr_render_prepare_fn prepare, void *ctx, char *err, size_t errlen);
 
 #endif

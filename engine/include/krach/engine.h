@@ -32,6 +32,7 @@ typedef struct kr_config {
     char token_file[KR_PATH_MAX];
     char log_path[KR_PATH_MAX];
     char dsp_dir[KR_PATH_MAX];  /* FAUST files: NAME.dsp is node type faust:NAME */
+    char files_dir[KR_PATH_MAX]; /* the only folder TCP clients may write (render, record) */
     kr_log_level log_level;
     bool test_faults;           /* allow fault injection (tests only) */
     bool record_events;         /* keep a log of applied events (tests only) */

@@ -4,7 +4,12 @@
  * while recording is on; the server thread drains the ring into the file
  * every few milliseconds (and before each offline chunk), so disk writes never
  * touch the audio thread. A ring that fills (the disk fell behind by seconds)
- * loses frames, which are counted and reported, never waited for. */
+ * loses frames, which are counted and reported, never waited for.
+ *
+ * Draining on the server thread cannot stall it behind another process: the
+ * file is always a regular file (kr_sound_file_open refuses FIFOs, devices
+ * and sockets), whose writes go to the page cache; only a FIFO's writes wait
+ * for a reader. */
 #ifndef KRACH_RECORDER_H
 #define KRACH_RECORDER_H
 
@@ -22,8 +27,10 @@ typedef struct kr_recorder {
     uint64_t dropped_at_start;/* rt.dropped_frames when this recording began */
 } kr_recorder;
 
-int kr_recorder_start(struct kr_engine *engine, const char *path, const char *subtype,
-                      kr_error *error);
+/* Opens `path` through kr_sound_file_open (`dir` as there: NULL for a local
+ * client, the files folder for a TCP client) and starts recording. */
+int kr_recorder_start(struct kr_engine *engine, const char *dir, const char *path,
+                      const char *subtype, kr_error *error);
 /* Writes what the audio thread has handed over so far. */
 void kr_recorder_drain(struct kr_engine *engine);
 /* Stops, writes the rest and closes; *frames and *dropped describe the file. */

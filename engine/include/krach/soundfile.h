@@ -5,12 +5,20 @@
 #ifndef KRACH_SOUNDFILE_H
 #define KRACH_SOUNDFILE_H
 
-#include <stddef.h>
+#include <stdbool.h>
 
-/* Creates (truncates) the file; returns a SNDFILE* (as void*, so callers need
- * not include sndfile.h) or NULL with a message in err and *bad_request set
- * when the name or subtype, not the file system, is at fault. */
-void *kr_sound_file_create(const char *path, const char *subtype, int rate, int channels,
-                           int *bad_request, char *err, size_t errlen);
+#include "krach/error.h"
+
+/* Opens `path` for writing through krach/safe_open.h (`dir`: NULL for a local
+ * client, the files folder for a TCP client), so only a regular file is ever
+ * written and opening never blocks. Creates (empties) the file, or with
+ * `append` opens an existing .wav or .aiff file of the same rate and channel
+ * count positioned at its end. Returns a SNDFILE* (as void*, so callers need
+ * not include sndfile.h) or NULL with `error`: "bad_value" when the name,
+ * subtype or append target is at fault, "forbidden" for a path outside the
+ * folder, "io_error" for the file system. The name or subtype is checked
+ * before the file is touched: a refused request creates nothing. */
+void *kr_sound_file_open(const char *dir, const char *path, const char *subtype, bool append,
+                         int rate, int channels, kr_error *error);
 
 #endif

@@ -8,8 +8,8 @@
 #include "krach/engine.h"
 #include "krach/soundfile.h"
 
-int kr_recorder_start(kr_engine *engine, const char *path, const char *subtype,
-                      kr_error *error)
+int kr_recorder_start(kr_engine *engine, const char *dir, const char *path,
+                      const char *subtype, kr_error *error)
 {
     kr_recorder *r = &engine->recorder;
     if (r->file) {
@@ -17,12 +17,11 @@ int kr_recorder_start(kr_engine *engine, const char *path, const char *subtype,
                      r->path);
         return -1;
     }
-    char err[512];
-    int bad_request = 0;
-    void *file = kr_sound_file_create(path, subtype, (int)engine->rt.sample_rate,
-                                      engine->rt.channels, &bad_request, err, sizeof err);
+    kr_error open_error = {0};
+    void *file = kr_sound_file_open(dir, path, subtype, false, (int)engine->rt.sample_rate,
+                                    engine->rt.channels, &open_error);
     if (!file) {
-        kr_error_set(error, bad_request ? "bad_value" : "io_error", "record: %s", err);
+        kr_error_set(error, open_error.code, "record: %s", open_error.message);
         return -1;
     }
     /* Leftovers from an earlier recording must not start this one. */

@@ -6,11 +6,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "krach/safe_open.h"
+
 /* Sets info->format from the extension and subtype, and checks that libsndfile
  * can write that combination (info->samplerate and channels already set).
- * A failure here is always the request's fault (kr_offline_render's -2). */
-static int format_for(const char *path, const char *subtype, SF_INFO *info, char *err,
-                      size_t errlen)
+ * A failure here is always the request's fault ("bad_value"). */
+static int format_for(const char *path, const char *subtype, SF_INFO *info, kr_error *error)
 {
     static const struct { const char *ext; int major; int sub; } formats[] = {
         {".wav", SF_FORMAT_WAV, SF_FORMAT_FLOAT},
@@ -32,43 +33,76 @@ static int format_for(const char *path, const char *subtype, SF_INFO *info, char
             else if (strcmp(subtype, "pcm24") == 0)
                 sub = SF_FORMAT_PCM_24;
             else {
-                snprintf(err, errlen, "unsupported subtype '%s' (use float, pcm16 or pcm24)",
-                         subtype);
+                kr_error_set(error, "bad_value", "unsupported subtype '%s' (use float, pcm16 "
+                             "or pcm24)", subtype);
                 return -1;
             }
         }
         info->format = formats[i].major | sub;
         if (!sf_format_check(info)) {
-            snprintf(err, errlen, "unsupported subtype '%s' for %s files at %d Hz (.wav and "
+            kr_error_set(error, "bad_value", "unsupported subtype '%s' for %s files at %d Hz (.wav and "
                      ".aiff take float, pcm16 or pcm24; .flac pcm16 or pcm24; .ogg none)",
                      subtype ? subtype : "(default)", formats[i].ext, info->samplerate);
             return -1;
         }
         return 0;
     }
-    snprintf(err, errlen, "unsupported file format: cannot tell the format of '%s'; end the "
+    kr_error_set(error, "bad_value", "unsupported file format: cannot tell the format of '%s'; end the "
                           "name with .wav, .flac, .aiff or .ogg", path);
     return -1;
 }
 
-/* On failure returns NULL and sets *bad_request when the request, not the
- * file system, is at fault. */
-
-void *kr_sound_file_create(const char *path, const char *subtype, int rate, int channels,
-                           int *bad_request, char *err, size_t errlen)
+static void *create(const char *dir, const char *path, const char *subtype, int rate,
+                    int channels, kr_error *error)
 {
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    info.samplerate = rate;
-    info.channels = channels;
-    if (format_for(path, subtype, &info, err, errlen)) {
-        *bad_request = 1;
+    SF_INFO info = {.samplerate = rate, .channels = channels};
+    if (format_for(path, subtype, &info, error))
         return NULL;
-    }
-    SNDFILE *file = sf_open(path, SFM_WRITE, &info);
+    int fd = kr_safe_open_write(dir, path, false, error);
+    if (fd < 0)
+        return NULL;
+    SNDFILE *file = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE); /* closes fd, even on failure */
     if (!file)
-        snprintf(err, errlen, "cannot write %s: %s", path, sf_strerror(NULL));
+        kr_error_set(error, "io_error", "cannot write %s: %s", path, sf_strerror(NULL));
     else /* the PEAK chunk carries the wall-clock time: renders must not */
         sf_command(file, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
     return file;
+}
+
+/* An existing WAV or AIFF file of the engine's shape, positioned at its end. */
+static void *append_to(const char *dir, const char *path, int rate, int channels,
+                       kr_error *error)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot || !(strcasecmp(dot, ".wav") == 0 || strcasecmp(dot, ".aiff") == 0 ||
+                  strcasecmp(dot, ".aif") == 0)) {
+        kr_error_set(error, "bad_value", "append works for .wav and .aiff files only; render "
+                     "FLAC and OGG in one request");
+        return NULL;
+    }
+    int fd = kr_safe_open_write(dir, path, true, error); /* never creates a file */
+    if (fd < 0)
+        return NULL;
+    SF_INFO info = {0};
+    SNDFILE *file = sf_open_fd(fd, SFM_RDWR, &info, SF_TRUE);
+    if (!file) {
+        kr_error_set(error, "io_error", "cannot append to %s: %s", path, sf_strerror(NULL));
+        return NULL;
+    }
+    if (info.samplerate != rate || info.channels != channels) {
+        kr_error_set(error, "bad_value", "cannot append to %s: it has %d channels at %d Hz, the "
+                     "engine renders %d at %d Hz", path, info.channels, info.samplerate,
+                     channels, rate);
+        sf_close(file);
+        return NULL;
+    }
+    sf_seek(file, 0, SEEK_END);
+    return file;
+}
+
+void *kr_sound_file_open(const char *dir, const char *path, const char *subtype, bool append,
+                         int rate, int channels, kr_error *error)
+{
+    return append ? append_to(dir, path, rate, channels, error)
+                  : create(dir, path, subtype, rate, channels, error);
 }

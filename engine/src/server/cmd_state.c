@@ -177,12 +177,17 @@ int kr_cmd_scenes(kr_request *req)
     return 0;
 }
 
+const char *kr_request_files_dir(const kr_request *req)
+{
+    return req->peer->needs_auth ? req->engine->config.files_dir : NULL;
+}
+
 int kr_cmd_record(kr_request *req)
 {
     const char *path, *subtype = NULL;
     if (kr_field_string(req->json, req->cmd, "path", true, &path, &req->error) < 0 ||
         kr_field_string(req->json, req->cmd, "subtype", false, &subtype, &req->error) < 0 ||
-        kr_recorder_start(req->engine, path, subtype, &req->error))
+        kr_recorder_start(req->engine, kr_request_files_dir(req), path, subtype, &req->error))
         return -1;
     json_object_set_new(req->reply, "path", json_string(path));
     return 0;

@@ -12,6 +12,7 @@
 #include "krach/faust.h"
 #include "krach/faust_dir.h"
 #include "krach/limits.h"
+#include "krach/soundfile.h"
 
 typedef kr_request request;
 typedef kr_handler_fn handler_fn;
@@ -286,14 +287,17 @@ static int cmd_render(request *req)
         kr_field_string(req->json, req->cmd, "subtype", false, &subtype, &req->error) < 0 ||
         kr_field_bool(req->json, req->cmd, "append", &append, &req->error) < 0)
         return -1;
+    void *file = NULL;
+    kr_error open_error = {0};
+    if (path && !(file = kr_sound_file_open(kr_request_files_dir(req), path, subtype, append,
+                                            (int)e->rt.sample_rate, e->rt.channels,
+                                            &open_error))) {
+        kr_error_set(&req->error, open_error.code, "render: %s", open_error.message);
+        return -1;
+    }
     char err[512];
-    int rc = kr_offline_render(&e->rt, frames, path, subtype, append, prepare_render, e, err,
-                               sizeof err);
-    if (rc) {
-        /* -2: the request is unusable (format, subtype, append target); -1: I/O.
-         * Never guess from the message: it contains the path, which may say
-         * anything ("/no/such/format/x.wav"). */
-        kr_error_set(&req->error, rc == -2 ? "bad_value" : "io_error", "render: %s", err);
+    if (kr_offline_render(&e->rt, frames, file, path, prepare_render, e, err, sizeof err)) {
+        kr_error_set(&req->error, "io_error", "render: %s", err);
         return -1;
     }
     kr_engine_collect(e);

@@ -75,6 +75,10 @@ int kr_cmd_scene_save(kr_request *req);
 int kr_cmd_scene_get(kr_request *req);
 int kr_cmd_scenes(kr_request *req);
 int kr_cmd_record(kr_request *req);
+/* Where this client may write files (render, record): NULL for a local
+ * client, who is the user (anywhere, as the user's shell), or the engine's
+ * files folder for a TCP client (see krach/safe_open.h). */
+const char *kr_request_files_dir(const kr_request *req);
 int kr_cmd_record_stop(kr_request *req);
 
 /* cmd_batch.c */
