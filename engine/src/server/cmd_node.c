@@ -90,11 +90,8 @@ static void list_controls(const kr_dsp_program *p, char *buf, size_t len)
 
 static kr_node *find_node(kr_request *req, const char *name)
 {
-    kr_node *node = kr_engine_find(req->engine, name);
-    if (!node)
-        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
-                               &req->error);
-    return node;
+    return kr_engine_resolve_one(req->engine, name, "; create it first with kr.node()",
+                                 &req->error);
 }
 
 static kr_dsp_model *find_dsp(kr_request *req, const char *name)
@@ -368,10 +365,27 @@ int kr_cmd_node_set(kr_request *req)
 int kr_cmd_node_remove(kr_request *req)
 {
     const char *name;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 || !find_node(req, name) ||
-        kr_engine_remove_node(req->engine, name, &req->error))
+    kr_node *nodes[KR_MAX_NODES];
+    int count = kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ? -1 :
+                kr_engine_resolve(req->engine, name, "; create it first with kr.node()", nodes,
+                                  &req->error);
+    if (count < 0)
         return -1;
+    /* A group goes member by member; the names are copied first because a
+     * removed node is freed. */
+    char names[KR_MAX_NODES][KR_MAX_NAME];
+    for (int i = 0; i < count; i++)
+        snprintf(names[i], KR_MAX_NAME, "%s", nodes[i]->name);
+    json_t *removed = json_array();
+    for (int i = 0; i < count; i++) {
+        if (kr_engine_remove_node(req->engine, names[i], &req->error)) {
+            json_decref(removed);
+            return -1;
+        }
+        json_array_append_new(removed, json_string(names[i]));
+    }
     json_object_set_new(req->reply, "name", json_string(name));
+    json_object_set_new(req->reply, "nodes", removed);
     return 0;
 }
 

@@ -13,11 +13,8 @@ static kr_node *named_node(kr_request *req, const char *field)
     const char *name;
     if (kr_field_string(req->json, req->cmd, field, true, &name, &req->error) < 0)
         return NULL;
-    kr_node *node = kr_engine_find(req->engine, name);
-    if (!node)
-        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
-                               &req->error);
-    return node;
+    return kr_engine_resolve_one(req->engine, name, "; create it first with kr.node()",
+                                 &req->error);
 }
 
 int kr_cmd_connect(kr_request *req)
@@ -95,24 +92,11 @@ int kr_cmd_routing(kr_request *req)
     return 0;
 }
 
-/* The nodes a name stands for: the node itself, or every "name/…" (a group). */
+/* The nodes a name stands for (the rule is kr_engine_resolve's). */
 int kr_request_group(kr_request *req, const char *name, kr_node **nodes)
 {
-    kr_engine *e = req->engine;
-    size_t len = strlen(name);
-    int count = 0;
-    for (int i = 0; i < e->node_count; i++) {
-        const char *n = e->nodes[i]->name;
-        if (!strcmp(n, name) || (!strncmp(n, name, len) && n[len] == '/'))
-            nodes[count++] = e->nodes[i];
-    }
-    if (count == 0) {
-        char known[512];
-        kr_engine_list_nodes(e, known, sizeof known);
-        kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (known nodes: %s)",
-                     name, known);
-    }
-    return count;
+    int count = kr_engine_resolve(req->engine, name, "", nodes, &req->error);
+    return count < 0 ? 0 : count;
 }
 
 /* mute, unmute, solo, unsolo: flip a flag on a node or group, then let the
