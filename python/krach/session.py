@@ -226,13 +226,24 @@ class Session(Scenes, Routing):
             self._write("node_set", fields, done=lambda reply: self._dsps.pop(name, None))
         return Node(self, name)
 
-    def input(self, name: str, channel: int = 0, gain: float = 0.5) -> Node:
+    def input(self, name: str, channel: int = 0, gain: float | None = None) -> Node:
         """A source node playing audio input `channel` (0 = the first), routable like any node.
 
-        Silent, with a warning, when the engine has no audio input (a machine
-        without a sound device, or an offline render).
+        A new input starts at `gain` (default 0.5). Running this again for an
+        existing input (re-running the line, loading an export again) changes
+        it in place, like `node`: the channel, and the gain when given; its
+        routes, mute and solo stay. Silent, with a warning, when the engine
+        has no audio input (a machine without a sound device, or an offline
+        render).
         """
-        reply = self.request("input_add", name=name, channel=channel, gain=gain)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"kr.input: the name must be a non-empty string, got {name!r}")
+        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
+            raise TypeError(f"kr.input: channel must be a whole number (0 = the first input), got {channel!r}")
+        fields: dict[str, Any] = {"name": name, "channel": int(channel)}
+        if gain is not None:
+            fields["gain"] = _finite("kr.input", gain, "gain")
+        reply = self.request("input_add", **fields)
         if "warning" in reply:
             warnings.warn(f"kr.input('{name}'): {reply['warning']}", stacklevel=2)
         return Node(self, name)

@@ -131,25 +131,59 @@ int kr_cmd_mixer(kr_request *req)
     return kr_engine_apply_mixer(e, &req->error);
 }
 
+/* Re-running input_add on an input node changes it in place (channel, and
+ * gain when given), like node_set: routes and mixer settings stay. */
+static int input_update(kr_request *req, kr_node *node, int channel, int has_gain, double gain)
+{
+    if (!kr_node_is_input(node)) {
+        kr_error_set(&req->error, "exists", "a node named '%s' already exists and is a %s, "
+                     "not an input; remove it first or choose another name", node->name,
+                     node->type->kind);
+        return -1;
+    }
+    if (has_gain) {
+        kr_rt_command cmd = {.type = KR_RT_SET_GAIN, .ptr = node, .value = gain};
+        if (kr_engine_send(req->engine, &cmd, &req->error))
+            return -1;
+        node->gain_setting = gain;
+    }
+    if (channel != kr_input_node_channel(node)) {
+        kr_rt_command cmd = {.type = KR_RT_SET_PARAM, .ptr = node,
+                             .index = KR_INPUT_PARAM_CHANNEL, .value = channel};
+        if (kr_engine_send(req->engine, &cmd, &req->error))
+            return -1;
+        kr_input_node_set_channel(node, channel);
+    }
+    return 0;
+}
+
 /* A node playing one channel of the audio input. */
 int kr_cmd_input_add(kr_request *req)
 {
     const char *name;
     long long channel = 0;
     double gain = 0.5;
+    int has_gain;
     if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
         kr_field_integer(req->json, req->cmd, "channel", false, 0, 63, &channel,
                          &req->error) < 0 ||
-        kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain, &req->error) < 0)
+        (has_gain = kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain,
+                                    &req->error)) < 0)
         return -1;
     kr_engine *e = req->engine;
-    kr_node *node = kr_input_node_create(name, e->rt.sample_rate, (float)gain, (int)channel);
-    if (!node) {
-        kr_error_set(&req->error, "io_error", "out of memory creating input '%s'", name);
-        return -1;
+    kr_node *old = kr_engine_find(e, name);
+    if (old) {
+        if (input_update(req, old, (int)channel, has_gain, gain))
+            return -1;
+    } else {
+        kr_node *node = kr_input_node_create(name, e->rt.sample_rate, (float)gain, (int)channel);
+        if (!node) {
+            kr_error_set(&req->error, "io_error", "out of memory creating input '%s'", name);
+            return -1;
+        }
+        if (kr_engine_add_node(e, node, &req->error))
+            return -1;
     }
-    if (kr_engine_add_node(e, node, &req->error))
-        return -1;
     json_object_set_new(req->reply, "name", json_string(name));
     json_object_set_new(req->reply, "channel", json_integer(channel));
     json_object_set_new(req->reply, "inputs", json_integer(e->backend.input_channels));
