@@ -33,7 +33,7 @@ from .errors import KrachError
 from .events import Event
 from .node import GAIN, Node
 from .pattern import Pattern, TimeLike, time_json, to_fraction, wire_fields
-from .routing import Routing
+from .routing import Routing, node_name
 from .scenes import TRIGGERS, Scenes
 from .signal import Dsp
 
@@ -141,7 +141,7 @@ class Session(Scenes, Routing):
 
     @master.setter
     def master(self, gain: float) -> None:
-        self._write("master", {"gain": gain})
+        self._write("master", {"gain": _finite("kr.master", gain, "gain")})
 
     # -- sound -------------------------------------------------------------
 
@@ -151,6 +151,8 @@ class Session(Scenes, Routing):
         Re-running the same line with new values changes the running tone, the
         way a live-coded line should.
         """
+        _text("kr.tone", name, "name", "a name like 'tone'")
+        freq, gain = _finite("kr.tone", freq, "freq"), _finite("kr.tone", gain, "gain")
         try:
             self.request("tone_add", name=name, freq=freq, gain=gain)
         except KrachError as err:
@@ -208,13 +210,17 @@ class Session(Scenes, Routing):
             controls = _initial_controls(dsp, name, init)
             fields["ir"] = dsp.ir
             if backend is not None:
+                if not isinstance(backend, str):
+                    raise TypeError(f"kr.node({name!r}): backend must be 'auto', 'native' or 'faust', got {backend!r}")
                 if backend not in ("auto", "native", "faust"):
                     raise ValueError(f"kr.node({name!r}): backend must be 'auto', 'native' or 'faust', got {backend!r}")
                 fields["backend"] = backend
         if gain is not None:
-            fields["gain"] = gain
+            fields["gain"] = _finite(f"kr.node({name!r})", gain, "gain")
         if count is not None:
-            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise TypeError(f"kr.node: count must be a whole number of voices from 1 to 64, got {count!r}")
+            if not 1 <= count <= 64:
                 raise ValueError(f"kr.node: count must be a whole number of voices from 1 to 64, got {count!r}")
             fields["count"] = count
         if controls:
@@ -252,7 +258,7 @@ class Session(Scenes, Routing):
         """Record the master output to a sound file (live or offline) until `record_stop`."""
         fields: dict[str, Any] = {"path": os.path.abspath(os.fspath(path))}
         if subtype is not None:
-            fields["subtype"] = subtype
+            fields["subtype"] = _text("kr.record", subtype, "subtype", "'float', 'pcm16' or 'pcm24'")
         self.request("record", **fields)
 
     def record_stop(self) -> dict[str, Any]:
@@ -260,8 +266,10 @@ class Session(Scenes, Routing):
         reply = self.request("record_stop")
         return {key: reply[key] for key in ("path", "frames", "dropped")}
 
-    def remove(self, name: str) -> None:
-        """Remove the node `name` (any kind, test tones too); its routes and patterns go with it."""
+    def remove(self, name: str | Node) -> None:
+        """Remove the node `name` (any kind, test tones too), or every node of the group `name`;
+        their routes and patterns go with them."""
+        name = node_name(name, "kr.remove")
 
         def forget(reply: dict[str, Any]) -> None:
             self._dsps.pop(name, None)
@@ -271,15 +279,17 @@ class Session(Scenes, Routing):
 
         self._write("node_remove", {"name": name}, done=forget)
 
-    def gain(self, name: str, value: float | None = None) -> float:
+    def gain(self, name: str | Node, value: float | None = None) -> float:
         """The output gain of node or group `name` (0-4); with `value`, set it first.
 
         A gain change is smoothed over 20 ms; inside ``kr.transition(bars=n)``
         it fades over n bars. A group (``"drums"`` for ``drums/kick``,
         ``drums/hat``...) sets every node in it and reads the first one.
         """
+        name = node_name(name, "kr.gain")
         if value is None:
             return float(self.request("node_gain", name=name)["gain"])
+        value = _finite("kr.gain", value, "value")
         if self._fade_bars is not None:
             self._fade_value(name, GAIN, value)
             return float(value)
@@ -298,6 +308,8 @@ class Session(Scenes, Routing):
 
     def _set_value(self, node: str, control: str, value: float, stacklevel: int) -> None:
         """Set `control` of `node` (``gain`` is the output gain), as a fade inside a transition."""
+        _text(f"{node}[...]", control, "control", "a control name like 'cutoff'")
+        value = _finite(f"{node}/{control}", value)
         if self._fade_bars is not None and control not in TRIGGERS:
             self._fade_value(node, control, value)
             return
@@ -391,6 +403,14 @@ class Session(Scenes, Routing):
         after the render). Live engines answer ``not_offline``.
         """
         self._refuse_in_batch("kr.render")
+        if seconds is not None:
+            _finite("kr.render", seconds, "seconds")
+        if frames is not None and (isinstance(frames, bool) or not isinstance(frames, numbers.Integral)):
+            raise TypeError(f"kr.render: 'frames' must be a whole number of samples, got {frames!r}")
+        if subtype is not None:
+            _text("kr.render", subtype, "subtype", "'float', 'pcm16' or 'pcm24'")
+        if not isinstance(append, bool):
+            raise TypeError(f"kr.render: 'append' must be True or False, got {append!r}")
         fields: dict[str, Any] = {}
         if path is not None:
             fields["path"] = os.path.abspath(os.fspath(path))  # the engine has its own cwd
@@ -445,6 +465,12 @@ class Session(Scenes, Routing):
                 f"kr.play: the pattern must be a pattern (kr.seq(...), kr.hit() * 4, ...), "
                 f"mini-notation or None, got {type(pattern).__name__}"
             )
+        if not isinstance(from_zero, bool):
+            hint = ""
+            if isinstance(from_zero, Pattern) and isinstance(pattern, str):
+                hint = (f": to play a pattern on the control '{pattern}', write "
+                        f"{target} @ ('{pattern}', pattern) or kr.play('{target}/{pattern}', pattern)")
+            raise TypeError(f"kr.play: from_zero must be True or False, got {type(from_zero).__name__}{hint}")
         if swing is not None:
             sent = mirror = mirror.swing(swing)
         fields = {"target": target, **wire_fields(sent, "kr.play")}
@@ -471,6 +497,7 @@ class Session(Scenes, Routing):
 
     def pattern(self, target: str) -> Pattern | None:
         """What this session last started on `target` (``"bass"``, ``"bass/cutoff"``), or None."""
+        _text("kr.pattern", target, "target", "a name like 'bass' or 'bass/cutoff'")
         return self._patterns.get(target)
 
     @property
@@ -555,6 +582,9 @@ class Session(Scenes, Routing):
         parts sampled by the engine's scheduler.
         """
         _split_path(path)
+        if not isinstance(shape, (str, Pattern)):
+            raise TypeError(f"kr.mod: shape must be one of {', '.join(MOD_SHAPES)} or a pattern "
+                            f"(e.g. kr.sine(200, 2000)), got {type(shape).__name__}")
         if isinstance(shape, Pattern):
             if lo is not None or hi is not None:
                 raise ValueError("kr.mod: a pattern shape carries its own values; leave out lo "
@@ -659,7 +689,9 @@ def _initial_controls(dsp: Dsp, name: str, init: dict[str, Any]) -> dict[str, fl
                 "unknown_control",
                 f"kr.node({name!r}): {dsp.name}() has no control '{key}'; its controls: {known}",
             )
-        if not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"kr.node({name!r}): control '{key}' must be a number, got {value!r}")
+        if not math.isfinite(float(value)):
             raise ValueError(f"kr.node({name!r}): control '{key}' must be a finite number, got {value!r}")
         number = min(max(float(value), ctl.lo), ctl.hi)
         if number != float(value):
@@ -669,6 +701,12 @@ def _initial_controls(dsp: Dsp, name: str, init: dict[str, Any]) -> dict[str, fl
             )
         values[key] = number
     return values
+
+
+def _text(where: str, value: Any, arg: str, expected: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{where}: '{arg}' must be {expected}, got {value!r}")
+    return value
 
 
 def _finite(where: str, value: Any, arg: str = "value", lo: float | None = None) -> int | float:
