@@ -97,6 +97,8 @@ class Session(Scenes, Routing):
         if isinstance(client, Client):
             client.subscribe(_print_event)
         self._offline: bool | None = None  # the engine's backend, once asked
+        self.debug = False
+        """True: the REPL shows krach's own frames in tracebacks too (``KRACH_DEBUG=1`` does the same)."""
         self.render_sink: RenderSink | None = None
         """Where `wait` sends the spans to render on an offline engine (``krach render`` sets it);
         None renders them without writing a file."""
