@@ -19,6 +19,7 @@ import code
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -66,7 +67,7 @@ def _short_error(err: BaseException, tb: TracebackType | None) -> str | None:
 HIDDEN_NOTE = "(krach's own frames are hidden; kr.debug = True or KRACH_DEBUG=1 shows them)"
 
 
-def debugging(ns: dict[str, Any] | None = None) -> bool:
+def debugging(ns: Mapping[str, Any] | None = None) -> bool:
     """Whether errors show krach's own frames: ``KRACH_DEBUG`` set (not 0), or ``kr.debug``."""
     if os.environ.get("KRACH_DEBUG", "0") not in ("", "0"):
         return True
@@ -79,12 +80,12 @@ def _ours(filename: str) -> bool:
 
 def musician_traceback(tb: TracebackType | None) -> TracebackType | None:
     """`tb` without the frames in krach's own files (the same frames, relinked)."""
-    kept = []
+    kept: list[TracebackType] = []
     while tb is not None:
         if not _ours(tb.tb_frame.f_code.co_filename):
             kept.append(tb)
         tb = tb.tb_next
-    out = None
+    out: TracebackType | None = None
     for item in reversed(kept):
         out = TracebackType(out, item.tb_frame, item.tb_lasti, item.tb_lineno)
     return out

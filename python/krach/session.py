@@ -271,15 +271,16 @@ class Session(Scenes, Routing):
     def remove(self, name: str | Node) -> None:
         """Remove the node `name` (any kind, test tones too), or every node of the group `name`;
         their routes and patterns go with them."""
-        name = node_name(name, "kr.remove")
+        node = node_name(name, "kr.remove")
 
         def forget(reply: dict[str, Any]) -> None:
-            self._dsps.pop(name, None)
+            for removed in reply.get("nodes", [node]):
+                self._dsps.pop(removed, None)
             for target in list(self._patterns):
-                if target == name or target.rpartition("/")[0] == name:
+                if target == node or target.startswith(node + "/"):
                     del self._patterns[target]
 
-        self._write("node_remove", {"name": name}, done=forget)
+        self._write("node_remove", {"name": node}, done=forget)
 
     def gain(self, name: str | Node, value: float | None = None) -> float:
         """The output gain of node or group `name` (0-4); with `value`, set it first.
