@@ -111,6 +111,18 @@ def test_play_and_remove_act_on_a_group(start_engine, tmp_path: Path):
     assert kr.state()["patterns"] == [] and kr.patterns == {}
 
 
+def test_set_acts_on_a_group(offline_session):
+    """``kr.set("drums/freq", 300)`` sets the control on every member (bass keeps its own)."""
+    kr = offline_session
+    _band(kr)
+    kr.set("drums/freq", 300)
+    assert kr["drums/kick"]["freq"] == 300 and kr["drums/hat"]["freq"] == 300
+    assert kr["bass"]["freq"] == BASS
+    with pytest.raises(KrachError) as err:
+        kr.set("drums/nope", 1.0)
+    assert err.value.code == "unknown_control" and "drums/" in err.value.message
+
+
 def test_one_node_commands_name_the_members_of_a_group(offline_session):
     """A command that acts on one node (a control's value, a send) given a group says so
     and names a member to use instead."""
