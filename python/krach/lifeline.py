@@ -102,9 +102,10 @@ class Lifeline:
         self._replaying = False
         self._reported = False  # someone else's engine is gone and we said so
         self._snapshot_failed = False  # the last `state` ended the connection: wait for a change
+        self._unreadable = False  # someone else's engine cannot send its state (said once)
         self._last_change = time.monotonic()
         with self._lock:
-            self._take_snapshot()
+            self._try_snapshot()
         self._thread = threading.Thread(target=self._watch, name="krach-lifeline", daemon=True)
         self._thread.start()
 
@@ -303,8 +304,16 @@ class Lifeline:
                 self.notify(f"krach: {message}")
             raise ConnectionError(message)
         self._adopt(broken, fresh)
-        if fresh.request("state")["state"]["nodes"]:
-            self.session.pull()
+        if fresh.request("nodes")["nodes"]:
+            if self._unreadable:
+                return  # it cannot send its state (said once): just the connection again
+            try:
+                self.session.pull()
+            except (ConnectionError, TimeoutError):
+                self._unreadable = True
+                self.notify(f"krach: reconnected to the engine at {self.address}, but it ends the "
+                            f"connection when asked for its state; kr keeps its own view")
+                raise
             self.notify(f"krach: reconnected to the engine at {self.address}; it kept its own "
                         f"session, which kr now shows")
             self._try_snapshot()
