@@ -487,9 +487,14 @@ class Session(Scenes, Routing):
         if not isinstance(name, str) or not name:
             raise TypeError(f"kr.hush: give a node, control path or group name, got {name!r}")
 
+        group, _, control = name.rpartition("/")
+
         def forget(reply: dict[str, Any]) -> None:
-            for target in list(self._patterns):  # the target, its controls, a group's members
-                if target == name or target.startswith(name + "/"):
+            # The target, its controls, a group's members, and that control of each member.
+            for target in list(self._patterns):
+                node, _, ctl = target.rpartition("/")
+                if (target == name or target.startswith(name + "/")
+                        or (group and ctl == control and node.startswith(group + "/"))):
                     del self._patterns[target]
 
         self._write("hush", {"target": name}, done=forget)

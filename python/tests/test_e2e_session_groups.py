@@ -95,6 +95,9 @@ def test_fade_and_mod_act_on_a_group(start_engine, tmp_path: Path):
     assert targets == ["drums/hat/gain", "drums/kick/gain"]
     kr.mod("drums/gain", kr.tri(0.1, 0.4))  # a pattern shape: one pattern per member
     assert sorted(p["target"] for p in kr.state()["patterns"]) == ["drums/hat/gain", "drums/kick/gain"]
+    kr.play("drums/kick/gain", kr.p("0.2 0.3"))
+    kr.hush("drums/gain")  # that control of every member
+    assert kr.state()["patterns"] == [] and kr.state()["automations"] == [] and kr.patterns == {}
 
 
 def test_play_and_remove_act_on_a_group(start_engine, tmp_path: Path):
