@@ -83,6 +83,8 @@ class Changes:
 
     def request(self, cmd: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send a raw protocol command (docs/protocol.md) and return the reply."""
+        if not isinstance(cmd, str):
+            raise TypeError(f"kr.request: cmd must be a command name like 'ping', got {cmd!r}")
         if self.lifeline is not None:
             reply: dict[str, Any] = self.lifeline.request(cmd, timeout, fields)
             return reply

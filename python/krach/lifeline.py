@@ -14,8 +14,17 @@ while the REPL is idle, when the connection ends. Then:
   reconnects on the next command once an engine answers there again
   (replaying into it when it came back empty).
 
+A connection can also end while the engine lives on (the engine drops a
+client whose reply it cannot deliver). So before anything else the lifeline
+asks the engine for ``ping`` on a fresh connection: an engine that answers is
+never killed — the session just reconnects, keeps everything and says so in
+one line. Only an engine that is gone, or alive but silent for `HUNG_AFTER`
+seconds, is replaced, and at most `RESTART_LIMIT` times within
+`RESTART_WINDOW` seconds: then the lifeline says it gives up and stops.
+
 The command that met the dead connection is sent again once the session is
-back, so it simply succeeds. The journal is folded into a new snapshot every
+back, so it simply succeeds (a command whose own reply ends the connection
+again raises `ConnectionError` saying so). The journal is folded into a new snapshot every
 `SNAPSHOT_EVERY` changes and whenever the session has been idle for a while.
 """
 
@@ -26,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +49,11 @@ IDLE_SNAPSHOT = 2.0
 """Seconds without a change after which the watcher folds the journal into a snapshot."""
 WATCH_PERIOD = 0.2
 """Seconds between two looks at the connection (and the engine process)."""
+HUNG_AFTER = 10.0
+"""Seconds a running engine may take to answer ``ping`` on a fresh connection before it counts as hung."""
+RESTART_LIMIT = 3
+"""Restarts allowed within `RESTART_WINDOW` seconds; one more death and the lifeline gives up."""
+RESTART_WINDOW = 60.0
 
 WRITES = frozenset({
     "tone_add", "tone_set", "tone_remove", "node_set", "node_remove", "control_set", "connect",
@@ -79,13 +94,18 @@ class Lifeline:
         self.scenes: dict[str, State] = {}
         self.journal: list[tuple[str, dict[str, Any]]] = []
         self.revivals = 0
+        self.gave_up: str | None = None
+        """Why the lifeline stopped restarting the engine (None while it still does)."""
+        self._restarts: deque[float] = deque()
         self._lock = threading.RLock()
         self._stopped = threading.Event()
         self._replaying = False
         self._reported = False  # someone else's engine is gone and we said so
+        self._snapshot_failed = False  # the last `state` ended the connection: wait for a change
+        self._unreadable = False  # someone else's engine cannot send its state (said once)
         self._last_change = time.monotonic()
         with self._lock:
-            self._take_snapshot()
+            self._try_snapshot()
         self._thread = threading.Thread(target=self._watch, name="krach-lifeline", daemon=True)
         self._thread.start()
 
@@ -100,15 +120,28 @@ class Lifeline:
             try:
                 reply: dict[str, Any] = client.request(cmd, timeout=timeout, **fields)
             except ConnectionError:
+                if self.gave_up is not None:
+                    raise ConnectionError(self.gave_up) from None
                 if self._replaying or self._stopped.is_set():
                     raise
-                self.revive(client)
-                reply = self.session.client.request(cmd, timeout=timeout, **fields)
+                self.revive(client, during=cmd)
+                client = self.session.client
+                try:
+                    reply = client.request(cmd, timeout=timeout, **fields)
+                except ConnectionError:
+                    # The engine ended the connection again on this very command: it is
+                    # the request, not the engine. Reconnect quietly and say so.
+                    self.revive(client, during=cmd, quiet=True)
+                    raise ConnectionError(
+                        f"the engine ended the connection twice while answering '{cmd}' and still "
+                        f"runs: this request cannot be answered (a reply too large?); the session "
+                        f"is intact") from None
             if is_change(cmd, fields) and not self._replaying:
                 self.journal.append((cmd, dict(fields)))
                 self._last_change = time.monotonic()
+                self._snapshot_failed = False
                 if len(self.journal) >= SNAPSHOT_EVERY:
-                    self._take_snapshot()
+                    self._try_snapshot()
             return reply
 
     def _take_snapshot(self) -> None:
@@ -117,6 +150,15 @@ class Lifeline:
         self.scenes = {name: client.request("scene_get", name=name)["state"]
                        for name in client.request("scenes")["scenes"]}
         self.journal.clear()
+        self._snapshot_failed = False
+
+    def _try_snapshot(self) -> None:
+        """Fold the journal into a snapshot; if the engine cannot send it, keep the journal
+        (the watcher reconnects) and try again only after the next change."""
+        try:
+            self._take_snapshot()
+        except (ConnectionError, TimeoutError, KrachError, OSError):
+            self._snapshot_failed = True
 
     # -- watching ------------------------------------------------------------
 
@@ -138,25 +180,56 @@ class Lifeline:
                     pass  # said in one line by revive; the next command tries again
                 finally:
                     self._lock.release()
-            elif (self.journal and time.monotonic() - self._last_change > IDLE_SNAPSHOT
+            elif (self.journal and not self._snapshot_failed
+                  and time.monotonic() - self._last_change > IDLE_SNAPSHOT
                   and self._lock.acquire(blocking=False)):
                 try:
-                    self._take_snapshot()
-                except (ConnectionError, KrachError, OSError):
-                    pass  # the next look finds out why
+                    self._try_snapshot()
                 finally:
                     self._lock.release()
 
     # -- reviving --------------------------------------------------------------
 
-    def _cause(self) -> str:
-        if self.process is None:
-            return "the connection ended"
+    def _answering(self, broken: Client) -> tuple[Client | None, str | None]:
+        """Ask the engine for ``ping`` on a fresh connection: (that connection, None) when it
+        answers; (None, None) when no engine is there; (None, why) when one is there but
+        answers no ping (hung) — an engine that replies at all, even with an error, is alive."""
+        if self.process is not None and self.process.poll() is not None:
+            return None, None  # ours, and it has exited
         try:
-            code = self.process.wait(timeout=2.0)
+            client = Client(self.address, token=self.token, timeout=max(broken.timeout, HUNG_AFTER))
+        except TimeoutError:
+            return None, f"it accepted no connection within {HUNG_AFTER:g} s"
+        except ConnectionError:
+            return None, self._unless_exiting("it runs but accepts no connection")
+        try:
+            client.request("ping", timeout=HUNG_AFTER)
+        except TimeoutError:
+            client.close()
+            return None, f"it did not answer ping within {HUNG_AFTER:g} s"
+        except KrachError as err:
+            client.close()
+            raise ConnectionError(f"the engine at {self.address} runs but refused this session a "
+                                  f"connection ({err}); nothing was restarted") from None
+        except ConnectionError:
+            return None, self._unless_exiting("it closed a fresh connection unanswered")
+        return client, None
+
+    def _unless_exiting(self, why: str) -> str | None:
+        """None when there is no engine (not ours, or ours exits within 2 s: a dying process
+        closes its socket before it can be reaped), else `why` it counts as hung."""
+        if self.process is None:
+            return None
+        try:
+            self.process.wait(timeout=2.0)
+            return None
         except subprocess.TimeoutExpired:
-            self.process.kill()  # alive but not answering: ours to replace
-            code = self.process.wait()
+            return why
+
+    def _exit_cause(self) -> str:
+        """How our engine process ended (it has, or it was just killed)."""
+        assert self.process is not None
+        code = self.process.wait()
         if code < 0:
             try:
                 return f"killed by {signal.Signals(-code).name}"
@@ -164,50 +237,99 @@ class Lifeline:
                 return f"killed by signal {-code}"
         return f"exit status {code}"
 
-    def revive(self, broken: Client) -> None:
-        """Bring the session back after `broken` lost the engine; raise ConnectionError if it cannot."""
+    def _adopt(self, broken: Client, client: Client) -> None:
+        client.events = broken.events
+        client.subscribe(broken.on_event)
+        broken.close()
+        self.session.client = client
+        self.session._offline = None
+
+    def revive(self, broken: Client, during: str | None = None, quiet: bool = False) -> None:
+        """Bring the session back after `broken` lost the engine; raise ConnectionError if it cannot.
+
+        An engine that still answers ``ping`` is kept: the session reconnects to it.
+        """
         with self._lock:
             if self.session.client is not broken and not self.session.client.closed:
                 return  # another thread already did
-            cause = self._cause()
-            if self.launcher is not None:
-                self.process = self.launcher()
-                client = Client(self.address, token=self.token, timeout=broken.timeout)
-            else:
-                client = self._reconnect(broken, cause)
-            client.events = broken.events
-            client.subscribe(broken.on_event)
-            broken.close()
-            self.session.client = client
-            self.session._offline = None
-            fresh = not client.request("state")["state"]["nodes"]
-            if self.launcher is None and not fresh:
-                self.session.pull()
-                self.notify(f"krach: reconnected to the engine at {self.address}; it kept its own "
-                            f"session, which kr now shows")
-                self._take_snapshot()
+            if self.gave_up is not None:
+                raise ConnectionError(self.gave_up)
+            fresh, hung = self._answering(broken)
+            if fresh is not None and self.process is not None:
+                self._adopt(broken, fresh)  # ours, running, answering: only the connection ended
+                if not quiet:
+                    what = f" while answering '{during}'" if during else ""
+                    self.notify(f"krach: the connection to the engine ended{what}, but the engine "
+                                f"still runs and answers ping; reconnected, nothing was restarted or lost")
                 return
-            self._replaying = True
-            try:
-                summary = self._replay(client)
-            finally:
-                self._replaying = False
-            self.revivals += 1
-            self._reported = False
-            what = "restarted it" if self.launcher is not None else "reconnected"
-            self.notify(f"krach: the engine stopped ({cause}); {what} and replayed the session ({summary})")
-            self._take_snapshot()
+            if self.launcher is None or self.process is None:
+                self._revive_theirs(broken, fresh, hung)
+                return
+            if hung is not None:
+                assert self.process is not None
+                self.process.kill()  # ours, alive, and silent: it is replaced
+                cause = f"hung: {hung}; killed it"
+                self.process.wait()
+            else:
+                cause = self._exit_cause()
+            self._check_restarts(cause)
+            self.process = self.launcher()
+            client = Client(self.address, token=self.token, timeout=broken.timeout)
+            self._adopt(broken, client)
+            self._replay_into(client, cause, "restarted it")
 
-    def _reconnect(self, broken: Client, cause: str) -> Client:
-        try:
-            return Client(self.address, token=self.token, timeout=broken.timeout)
-        except ConnectionError:
-            message = (f"the engine at {self.address} stopped ({cause}) and this session did not start it; "
-                       f"start it again and run any kr command: krach reconnects and replays the session")
+    def _check_restarts(self, cause: str) -> None:
+        """Count a restart; past RESTART_LIMIT within RESTART_WINDOW, give up (and say so)."""
+        now = time.monotonic()
+        while self._restarts and now - self._restarts[0] > RESTART_WINDOW:
+            self._restarts.popleft()
+        if len(self._restarts) >= RESTART_LIMIT:
+            self.gave_up = (f"the engine stopped again ({cause}) after {len(self._restarts)} restarts "
+                            f"within {RESTART_WINDOW:g} s; krach stops restarting it. See its log "
+                            f"(~/.krach/engine.log), fix the cause and start krach again")
+            self.notify(f"krach: {self.gave_up}")
+            self.stop()
+            raise ConnectionError(self.gave_up)
+        self._restarts.append(now)
+
+    def _revive_theirs(self, broken: Client, fresh: Client | None, hung: str | None) -> None:
+        """Someone else's engine: never killed; reconnect when one answers there again."""
+        if fresh is None:
+            why = f"it does not answer: {hung}" if hung else "the connection ended"
+            message = (f"the engine at {self.address} stopped ({why}) and this session did not "
+                       f"start it; start it again and run any kr command: krach reconnects and "
+                       f"replays the session")
             if not self._reported:
                 self._reported = True
                 self.notify(f"krach: {message}")
-            raise ConnectionError(message) from None
+            raise ConnectionError(message)
+        self._adopt(broken, fresh)
+        if fresh.request("nodes")["nodes"]:
+            if self._unreadable:
+                return  # it cannot send its state (said once): just the connection again
+            try:
+                self.session.pull()
+            except (ConnectionError, TimeoutError):
+                self._unreadable = True
+                self.notify(f"krach: reconnected to the engine at {self.address}, but it ends the "
+                            f"connection when asked for its state; kr keeps its own view")
+                raise
+            self.notify(f"krach: reconnected to the engine at {self.address}; it kept its own "
+                        f"session, which kr now shows")
+            self._try_snapshot()
+            return
+        self._replay_into(fresh, "the connection ended", "reconnected")
+
+    def _replay_into(self, client: Client, cause: str, what: str) -> None:
+        self._replaying = True
+        try:
+            summary = self._replay(client)
+        finally:
+            self._replaying = False
+        self.revivals += 1
+        self._reported = False
+        self.notify(f"krach: the engine stopped ({cause}); {what} and replayed the session ({summary})")
+        self._try_snapshot()
 
     def _replay(self, client: Client) -> str:
         """Send the snapshot, the scenes and the journal to a fresh engine; return a summary."""

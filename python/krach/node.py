@@ -57,6 +57,8 @@ class Node:
 
     def __getitem__(self, control: str) -> float:
         """The current value of `control` (``"gain"`` reads the output gain)."""
+        if not isinstance(control, str):
+            raise TypeError(f"{self._name}[...]: the control must be a name like 'cutoff', got {control!r}")
         if control == GAIN:
             return self.gain
         reply = self._session.request("control_get", name=self._name, control=control)

@@ -33,7 +33,7 @@ from .errors import KrachError
 from .events import Event
 from .node import GAIN, Node
 from .pattern import Pattern, TimeLike, time_json, to_fraction, wire_fields
-from .routing import Routing
+from .routing import Routing, node_name
 from .scenes import TRIGGERS, Scenes
 from .signal import Dsp
 
@@ -97,6 +97,8 @@ class Session(Scenes, Routing):
         if isinstance(client, Client):
             client.subscribe(_print_event)
         self._offline: bool | None = None  # the engine's backend, once asked
+        self.debug = False
+        """True: the REPL shows krach's own frames in tracebacks too (``KRACH_DEBUG=1`` does the same)."""
         self.render_sink: RenderSink | None = None
         """Where `wait` sends the spans to render on an offline engine (``krach render`` sets it);
         None renders them without writing a file."""
@@ -141,7 +143,7 @@ class Session(Scenes, Routing):
 
     @master.setter
     def master(self, gain: float) -> None:
-        self._write("master", {"gain": gain})
+        self._write("master", {"gain": _finite("kr.master", gain, "gain")})
 
     # -- sound -------------------------------------------------------------
 
@@ -151,6 +153,8 @@ class Session(Scenes, Routing):
         Re-running the same line with new values changes the running tone, the
         way a live-coded line should.
         """
+        _text("kr.tone", name, "name", "a name like 'tone'")
+        freq, gain = _finite("kr.tone", freq, "freq"), _finite("kr.tone", gain, "gain")
         try:
             self.request("tone_add", name=name, freq=freq, gain=gain)
         except KrachError as err:
@@ -208,13 +212,17 @@ class Session(Scenes, Routing):
             controls = _initial_controls(dsp, name, init)
             fields["ir"] = dsp.ir
             if backend is not None:
+                if not isinstance(backend, str):
+                    raise TypeError(f"kr.node({name!r}): backend must be 'auto', 'native' or 'faust', got {backend!r}")
                 if backend not in ("auto", "native", "faust"):
                     raise ValueError(f"kr.node({name!r}): backend must be 'auto', 'native' or 'faust', got {backend!r}")
                 fields["backend"] = backend
         if gain is not None:
-            fields["gain"] = gain
+            fields["gain"] = _finite(f"kr.node({name!r})", gain, "gain")
         if count is not None:
-            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 64:
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise TypeError(f"kr.node: count must be a whole number of voices from 1 to 64, got {count!r}")
+            if not 1 <= count <= 64:
                 raise ValueError(f"kr.node: count must be a whole number of voices from 1 to 64, got {count!r}")
             fields["count"] = count
         if controls:
@@ -226,13 +234,24 @@ class Session(Scenes, Routing):
             self._write("node_set", fields, done=lambda reply: self._dsps.pop(name, None))
         return Node(self, name)
 
-    def input(self, name: str, channel: int = 0, gain: float = 0.5) -> Node:
+    def input(self, name: str, channel: int = 0, gain: float | None = None) -> Node:
         """A source node playing audio input `channel` (0 = the first), routable like any node.
 
-        Silent, with a warning, when the engine has no audio input (a machine
-        without a sound device, or an offline render).
+        A new input starts at `gain` (default 0.5). Running this again for an
+        existing input (re-running the line, loading an export again) changes
+        it in place, like `node`: the channel, and the gain when given; its
+        routes, mute and solo stay. Silent, with a warning, when the engine
+        has no audio input (a machine without a sound device, or an offline
+        render).
         """
-        reply = self.request("input_add", name=name, channel=channel, gain=gain)
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"kr.input: the name must be a non-empty string, got {name!r}")
+        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
+            raise TypeError(f"kr.input: channel must be a whole number (0 = the first input), got {channel!r}")
+        fields: dict[str, Any] = {"name": name, "channel": int(channel)}
+        if gain is not None:
+            fields["gain"] = _finite("kr.input", gain, "gain")
+        reply = self.request("input_add", **fields)
         if "warning" in reply:
             warnings.warn(f"kr.input('{name}'): {reply['warning']}", stacklevel=2)
         return Node(self, name)
@@ -245,7 +264,7 @@ class Session(Scenes, Routing):
         """
         fields: dict[str, Any] = {"path": self._engine_path(path)}
         if subtype is not None:
-            fields["subtype"] = subtype
+            fields["subtype"] = _text("kr.record", subtype, "subtype", "'float', 'pcm16' or 'pcm24'")
         self.request("record", **fields)
 
     def _engine_path(self, path: str | os.PathLike[str]) -> str:
@@ -261,26 +280,31 @@ class Session(Scenes, Routing):
         reply = self.request("record_stop")
         return {key: reply[key] for key in ("path", "frames", "dropped")}
 
-    def remove(self, name: str) -> None:
-        """Remove the node `name` (any kind, test tones too); its routes and patterns go with it."""
+    def remove(self, name: str | Node) -> None:
+        """Remove the node `name` (any kind, test tones too), or every node of the group `name`;
+        their routes and patterns go with them."""
+        node = node_name(name, "kr.remove")
 
         def forget(reply: dict[str, Any]) -> None:
-            self._dsps.pop(name, None)
+            for removed in reply.get("nodes", [node]):
+                self._dsps.pop(removed, None)
             for target in list(self._patterns):
-                if target == name or target.rpartition("/")[0] == name:
+                if target == node or target.startswith(node + "/"):
                     del self._patterns[target]
 
-        self._write("node_remove", {"name": name}, done=forget)
+        self._write("node_remove", {"name": node}, done=forget)
 
-    def gain(self, name: str, value: float | None = None) -> float:
+    def gain(self, name: str | Node, value: float | None = None) -> float:
         """The output gain of node or group `name` (0-4); with `value`, set it first.
 
         A gain change is smoothed over 20 ms; inside ``kr.transition(bars=n)``
         it fades over n bars. A group (``"drums"`` for ``drums/kick``,
         ``drums/hat``...) sets every node in it and reads the first one.
         """
+        name = node_name(name, "kr.gain")
         if value is None:
             return float(self.request("node_gain", name=name)["gain"])
+        value = _finite("kr.gain", value, "value")
         if self._fade_bars is not None:
             self._fade_value(name, GAIN, value)
             return float(value)
@@ -299,6 +323,8 @@ class Session(Scenes, Routing):
 
     def _set_value(self, node: str, control: str, value: float, stacklevel: int) -> None:
         """Set `control` of `node` (``gain`` is the output gain), as a fade inside a transition."""
+        _text(f"{node}[...]", control, "control", "a control name like 'cutoff'")
+        value = _finite(f"{node}/{control}", value)
         if self._fade_bars is not None and control not in TRIGGERS:
             self._fade_value(node, control, value)
             return
@@ -393,6 +419,14 @@ class Session(Scenes, Routing):
         is a name inside the engine's files folder, as for `record`.
         """
         self._refuse_in_batch("kr.render")
+        if seconds is not None:
+            _finite("kr.render", seconds, "seconds")
+        if frames is not None and (isinstance(frames, bool) or not isinstance(frames, numbers.Integral)):
+            raise TypeError(f"kr.render: 'frames' must be a whole number of samples, got {frames!r}")
+        if subtype is not None:
+            _text("kr.render", subtype, "subtype", "'float', 'pcm16' or 'pcm24'")
+        if not isinstance(append, bool):
+            raise TypeError(f"kr.render: 'append' must be True or False, got {append!r}")
         fields: dict[str, Any] = {}
         if path is not None:
             fields["path"] = self._engine_path(path)
@@ -447,6 +481,12 @@ class Session(Scenes, Routing):
                 f"kr.play: the pattern must be a pattern (kr.seq(...), kr.hit() * 4, ...), "
                 f"mini-notation or None, got {type(pattern).__name__}"
             )
+        if not isinstance(from_zero, bool):
+            hint = ""
+            if isinstance(from_zero, Pattern) and isinstance(pattern, str):
+                hint = (f": to play a pattern on the control '{pattern}', write "
+                        f"{target} @ ('{pattern}', pattern) or kr.play('{target}/{pattern}', pattern)")
+            raise TypeError(f"kr.play: from_zero must be True or False, got {type(from_zero).__name__}{hint}")
         if swing is not None:
             sent = mirror = mirror.swing(swing)
         fields = {"target": target, **wire_fields(sent, "kr.play")}
@@ -460,9 +500,14 @@ class Session(Scenes, Routing):
         if not isinstance(name, str) or not name:
             raise TypeError(f"kr.hush: give a node, control path or group name, got {name!r}")
 
+        group, _, control = name.rpartition("/")
+
         def forget(reply: dict[str, Any]) -> None:
-            for target in list(self._patterns):  # the target, its controls, a group's members
-                if target == name or target.startswith(name + "/"):
+            # The target, its controls, a group's members, and that control of each member.
+            for target in list(self._patterns):
+                node, _, ctl = target.rpartition("/")
+                if (target == name or target.startswith(name + "/")
+                        or (group and ctl == control and node.startswith(group + "/"))):
                     del self._patterns[target]
 
         self._write("hush", {"target": name}, done=forget)
@@ -473,6 +518,7 @@ class Session(Scenes, Routing):
 
     def pattern(self, target: str) -> Pattern | None:
         """What this session last started on `target` (``"bass"``, ``"bass/cutoff"``), or None."""
+        _text("kr.pattern", target, "target", "a name like 'bass' or 'bass/cutoff'")
         return self._patterns.get(target)
 
     @property
@@ -557,6 +603,9 @@ class Session(Scenes, Routing):
         parts sampled by the engine's scheduler.
         """
         _split_path(path)
+        if not isinstance(shape, (str, Pattern)):
+            raise TypeError(f"kr.mod: shape must be one of {', '.join(MOD_SHAPES)} or a pattern "
+                            f"(e.g. kr.sine(200, 2000)), got {type(shape).__name__}")
         if isinstance(shape, Pattern):
             if lo is not None or hi is not None:
                 raise ValueError("kr.mod: a pattern shape carries its own values; leave out lo "
@@ -661,7 +710,9 @@ def _initial_controls(dsp: Dsp, name: str, init: dict[str, Any]) -> dict[str, fl
                 "unknown_control",
                 f"kr.node({name!r}): {dsp.name}() has no control '{key}'; its controls: {known}",
             )
-        if not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"kr.node({name!r}): control '{key}' must be a number, got {value!r}")
+        if not math.isfinite(float(value)):
             raise ValueError(f"kr.node({name!r}): control '{key}' must be a finite number, got {value!r}")
         number = min(max(float(value), ctl.lo), ctl.hi)
         if number != float(value):
@@ -671,6 +722,12 @@ def _initial_controls(dsp: Dsp, name: str, init: dict[str, Any]) -> dict[str, fl
             )
         values[key] = number
     return values
+
+
+def _text(where: str, value: Any, arg: str, expected: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{where}: '{arg}' must be {expected}, got {value!r}")
+    return value
 
 
 def _finite(where: str, value: Any, arg: str = "value", lo: float | None = None) -> int | float:

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 from e2e_support import dominant_frequency as peak_frequency
+from krach.errors import KrachError
 
 
 def test_an_offline_recording_equals_the_render(offline_engine, tmp_path: Path):
@@ -104,3 +105,33 @@ def test_kr_input_and_record_from_python(offline_session, tmp_path: Path):
     assert stop["frames"] == 24000 and stop["dropped"] == 0
     audio, rate = sf.read(stop["path"])
     assert abs(peak_frequency(audio[:, 0], rate) - 220) < 0.5
+
+
+def test_kr_input_runs_again_in_place(offline_session, tmp_path: Path):
+    """Re-running ``kr.input("mic")`` (or loading an export with an input twice) changes
+    the input in place: same node, routes kept, channel and given gain updated; the old
+    engine answered ``exists``. A node of another kind with the name is still refused."""
+    import warnings as w
+
+    kr = offline_session
+    with w.catch_warnings():
+        w.simplefilter("ignore")  # offline: no audio input (said once per call)
+        kr.input("mic")
+        kr.node("fx", lambda inp: inp * 1.0)
+        kr.connect("mic", "fx", level=0.5)
+        kr.mute("mic")
+        kr.input("mic")  # the same line again: nothing changes
+        mic = [n for n in kr.state()["nodes"] if n["name"] == "mic"][0]
+        assert (mic["channel"], mic["gain"], mic["muted"]) == (0, 0.5, True)
+        kr.input("mic", channel=1, gain=0.3)
+        mic = [n for n in kr.state()["nodes"] if n["name"] == "mic"][0]
+        assert (mic["channel"], mic["gain"], mic["muted"]) == (1, 0.3, True)
+        assert [(r["src"], r["dst"]) for r in kr.routing] == [("mic", "fx")]
+        path = kr.export(tmp_path / "with_input.py")
+        kr.load(path)
+        kr.load(path)
+        assert [n["name"] for n in kr.nodes].count("mic") == 1
+        kr.tone("t")
+        with pytest.raises(KrachError) as err:
+            kr.input("t")
+        assert err.value.code == "exists" and "not an input" in err.value.message

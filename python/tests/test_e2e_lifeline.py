@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -173,3 +174,88 @@ def test_someone_elses_engine(start_engine, engine_home: Path):
                                  "replayed the session (5 nodes")
     kr.close()
     assert again.running
+
+
+# ---- issue 12, B7: a dropped connection is not a dead engine --------------------------
+
+
+def drop_connection(kr: Session) -> None:
+    """End the session's connection from this side, as the engine does when it drops a client."""
+    kr.client._sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_dropped_connection_never_kills_a_running_engine(owned: tuple[Session, list[str]]):
+    """The connection ends but the engine runs and answers ping: the watcher reconnects,
+    says so in one line, and the same engine process plays on with the same state.
+    (Before: the lifeline took the drop for a hung engine, SIGKILLed it and restarted.)"""
+    kr, notices = owned
+    build(kr)
+    wait_for(lambda: not kr.lifeline.journal)
+    before, pid = comparable(kr.state()), kr.lifeline.process.pid
+    for round_ in range(1, 4):  # and again: no bound applies to a healthy engine
+        drop_connection(kr)
+        wait_for(lambda: len(notices) == round_)
+        assert kr.lifeline.process.pid == pid and kr.lifeline.process.poll() is None
+    assert notices == ["krach: the connection to the engine ended, but the engine still runs and "
+                       "answers ping; reconnected, nothing was restarted or lost"] * 3
+    assert comparable(kr.state()) == before
+    kr.set("bass/cutoff", 650)  # works on the new connection
+    assert kr["bass"]["cutoff"] == 650
+    assert kr.lifeline.revivals == 0 and len(notices) == 3
+
+
+def test_a_drop_met_by_a_command_reconnects_and_sends_it(owned: tuple[Session, list[str]],
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """A command that meets the dropped connection (before the watcher looks) is sent
+    again on a fresh connection to the same engine, and says which command it was."""
+    kr, notices = owned
+    monkeypatch.setattr(lifeline, "WATCH_PERIOD", 3600.0)  # the watcher sleeps: the command finds the drop
+    time.sleep(2 * 0.2)  # its current look ends; the next is an hour away
+    kr.tempo = 100
+    pid = kr.lifeline.process.pid
+    drop_connection(kr)
+    kr.tempo = 90
+    assert kr.tempo == 90 and kr.lifeline.process.pid == pid
+    assert notices == ["krach: the connection to the engine ended while answering 'tempo', but the "
+                       "engine still runs and answers ping; reconnected, nothing was restarted or lost"]
+
+
+def test_a_hung_engine_is_replaced(owned: tuple[Session, list[str]], monkeypatch: pytest.MonkeyPatch):
+    """An engine that accepts a connection but never answers ping (stopped with SIGSTOP)
+    is hung: it is killed and replaced, and the line says why."""
+    kr, notices = owned
+    monkeypatch.setattr(lifeline, "HUNG_AFTER", 1.0)  # it never answers: any wait is enough
+    build(kr)
+    wait_for(lambda: not kr.lifeline.journal)
+    before, old = comparable(kr.state()), kr.lifeline.process
+    os.kill(old.pid, signal.SIGSTOP)
+    drop_connection(kr)
+    wait_for(lambda: notices, timeout=30.0)
+    assert old.wait(10) == -signal.SIGKILL and kr.lifeline.process.pid != old.pid
+    assert notices == ["krach: the engine stopped (hung: it did not answer ping within 1 s; killed "
+                       "it); restarted it and replayed the session (5 nodes, 4 patterns, 1 routes, "
+                       "1 scenes)"]
+    assert comparable(kr.state()) == before
+
+
+def test_a_crash_loop_stops_after_the_bound(owned: tuple[Session, list[str]]):
+    """An engine that dies again and again is restarted RESTART_LIMIT times within a
+    minute, then the lifeline says it gives up and stops; commands then raise that."""
+    kr, notices = owned
+    kr.tempo = 100
+    for n in range(1, lifeline.RESTART_LIMIT + 1):
+        os.kill(kr.lifeline.process.pid, signal.SIGKILL)
+        wait_for(lambda: len(notices) == n, timeout=30.0)
+        assert notices[-1].startswith("krach: the engine stopped (killed by SIGKILL); restarted it")
+    last = kr.lifeline.process
+    os.kill(last.pid, signal.SIGKILL)
+    wait_for(lambda: len(notices) == lifeline.RESTART_LIMIT + 1, timeout=30.0)
+    assert notices[-1] == ("krach: the engine stopped again (killed by SIGKILL) after 3 restarts within "
+                           "60 s; krach stops restarting it. See its log (~/.krach/engine.log), fix the "
+                           "cause and start krach again")
+    assert kr.lifeline.process is last and last.poll() == -signal.SIGKILL
+    with pytest.raises(ConnectionError, match="krach stops restarting it"):
+        kr.tempo
+    time.sleep(1.0)  # the watcher has stopped: no more lines
+    assert len(notices) == lifeline.RESTART_LIMIT + 1
+    kr.lifeline.process = None  # killed on purpose here: the fixture expects a clean exit otherwise

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from e2e_support import REPO, child_env
+from krach import signal as krs
 
 KRACH = str(REPO / "bin" / "krach")
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[()][0-9A-Za-z])")
@@ -153,3 +154,81 @@ def test_the_repl_survives_its_engine_being_killed(engine_bin, engine_home: Path
         term.close()
         _kill_engines_on(sockdir)  # a restarted engine outlives a failed test otherwise
         subprocess.run(["rm", "-rf", str(sockdir)])
+
+
+# ---- issue 12, D19: the musician's frames, not krach's ---------------------------------
+
+
+def failing_synth():
+    freq = krs.control("freq", 440.0, 20.0, 4000.0)
+    if freq > 300:  # a Python `if` on a signal: fails at trace time
+        return krs.saw(freq)
+    return krs.sine_osc(freq)
+
+
+def _console_output(kr, lines: list[str]) -> str:
+    """What the plain REPL (krach.repl's console) prints for `lines` typed one by one."""
+    from krach import repl
+
+    out: list[str] = []
+    console = repl._Console({"kr": kr, "krs": krs, "bad": failing_synth})
+    console.write = out.append  # type: ignore[method-assign]
+    for line in lines:
+        console.push(line)
+    return "".join(out)
+
+
+def test_a_synth_that_fails_to_trace_shows_the_musicians_code(offline_session):
+    """The plain console: the typed line, the synth function's line and the message, and
+    no frame of krach's own files; one note says how to see them."""
+    shown = _console_output(offline_session, ["kr.node('lead', bad)"])
+    assert 'File "<console>", line 1, in <module>' in shown  # the typed line (the console keeps no source)
+    assert "in failing_synth" in shown and "if freq > 300" in shown
+    assert "TypeError: a Signal has no truth value" in shown
+    assert "krach/session.py" not in shown and "krach/signal.py" not in shown, shown
+    assert shown.rstrip().endswith("kr.debug = True or KRACH_DEBUG=1 shows them)")
+    assert len(shown.splitlines()) <= 14, shown
+    assert offline_session.nodes == []
+
+
+def test_kr_debug_and_krach_debug_show_every_frame(offline_session, monkeypatch):
+    shown = _console_output(offline_session, ["kr.debug = True", "kr.node('lead', bad)"])
+    assert "krach/session.py" in shown and "krach/signal.py" in shown and "if freq > 300" in shown
+    offline_session.debug = False
+    monkeypatch.setenv("KRACH_DEBUG", "1")
+    assert "krach/signal.py" in _console_output(offline_session, ["kr.node('lead', bad)"])
+
+
+def test_an_engine_error_is_still_one_line(offline_session):
+    shown = _console_output(offline_session, ["kr.mute('nope')"])
+    assert shown.startswith("KrachError: unknown_node: unknown node 'nope'") and shown.count("\n") == 1
+
+
+@pytest.mark.skipif(subprocess.run(["/usr/bin/python3", "-c", "import IPython"]).returncode != 0,
+                    reason="IPython is not installed")
+def test_ipython_hides_krachs_frames_too(engine_bin, engine_home: Path, start_engine):
+    """The REPL as a person meets it (IPython in a pseudo-terminal): a synth that fails to
+    trace shows the cell and the synth's line; after ``kr.debug = True`` krach's too."""
+    engine = start_engine("--backend", "null")
+    env = child_env(engine_home, KRACH_ENGINE=engine_bin, KRACH_SOCKET=engine.socket, TERM="xterm")
+    term = Terminal([KRACH], env)
+    try:
+        term.read_until(r"In \[1\]")
+        term.paste("def bad():\n    f = krs.control('freq', 440.0, 20.0, 4000.0)\n"
+                   "    if f > 300:\n        return krs.saw(f)\n    return krs.sine_osc(f)\n")
+        term.read_until(r"In \[2\]")
+        term.type("kr.node('lead', bad)")
+        screen = term.read_until(r"In \[3\]")
+        shown = ANSI.sub("", screen)[ANSI.sub("", screen).index("In [2]"):]
+        assert "if f > 300" in shown and "a Signal has no truth value" in shown, shown
+        assert "session.py" not in shown and "signal.py" not in shown, shown
+        assert "kr.debug = True" in shown
+        term.type("kr.debug = True")
+        term.read_until(r"In \[4\]")
+        term.type("kr.node('lead', bad)")
+        screen = ANSI.sub("", term.read_until(r"In \[5\]"))
+        assert "signal.py" in screen[screen.index("In [4]"):]
+        term.type("exit")
+        assert term.proc.wait(20) == 0
+    finally:
+        term.close()

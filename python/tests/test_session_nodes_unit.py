@@ -91,8 +91,10 @@ def test_initial_control_out_of_range_is_clamped_with_a_warning(kr: Session, fak
     with pytest.warns(UserWarning, match=r"bass/cutoff: 9000 is outside 100..4000; clamped to 4000"):
         kr.node("bass", bass, cutoff=9000)
     assert fake.sent[-1][1]["controls"] == {"cutoff": 4000.0}
-    with pytest.raises(ValueError, match="finite number"):
+    with pytest.raises(TypeError, match="must be a number"):  # a wrong type is a TypeError (issue 12, D15)
         kr.node("bass", bass, cutoff="high")
+    with pytest.raises(ValueError, match="finite number"):
+        kr.node("bass", bass, cutoff=float("nan"))
 
 
 def test_a_failed_node_set_raises_and_keeps_the_old_mirror(kr: Session, fake: FakeClient):

@@ -174,6 +174,22 @@ void kr_engine_list_nodes(const kr_engine *engine, char *buf, size_t len);
 void kr_engine_unknown_node(const kr_engine *engine, const char *name, const char *fix,
                             kr_error *error);
 
+/* names.c — the one rule for what a node name means (docs/routing.md): the
+ * node of that name and every node of the group "name/…". */
+bool kr_name_means(const char *name, const char *node);
+/* The nodes `name` means, into `nodes` (KR_MAX_NODES room); their count
+ * (>= 1), or -1 with "unknown_node" (known nodes listed, then `fix`). */
+int kr_engine_resolve(kr_engine *engine, const char *name, const char *fix, kr_node **nodes,
+                      kr_error *error);
+/* The same for a target: a name that means some node (control ""), else
+ * "name/control" with `name` meaning some node (the control into `control`). */
+int kr_engine_resolve_target(kr_engine *engine, const char *target, const char *fix,
+                             kr_node **nodes, char control[KR_VALUE_NAME], kr_error *error);
+/* For a command that acts on one node: the node called `name`, else NULL with
+ * "unknown_node", or "bad_value" naming the members when `name` is a group. */
+kr_node *kr_engine_resolve_one(kr_engine *engine, const char *name, const char *fix,
+                               kr_error *error);
+
 
 double kr_monotonic_seconds(void);
 

@@ -20,7 +20,7 @@ typedef struct kr_timed_event {
     uint64_t seq;           /* arrival order, breaks ties */
     struct kr_node *node;
     int voice;              /* -1: every voice */
-    int index;              /* the node's parameter index */
+    int index;              /* the node's parameter index, or KR_AUTOMATION_GAIN: its gain */
     double value;
     uint32_t tag;           /* the scheduler slot that made it (for cancelling) */
 } kr_timed_event;

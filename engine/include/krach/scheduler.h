@@ -80,6 +80,7 @@ typedef struct kr_scheduler {
 } kr_scheduler;
 
 struct kr_engine;
+struct kr_node;
 
 void kr_scheduler_init(kr_scheduler *s, int64_t sample_rate);
 void kr_scheduler_free(kr_scheduler *s);
@@ -93,20 +94,26 @@ void kr_scheduler_tick(struct kr_engine *engine);
  * (offline), or the clock plus KR_SCHED_MARGIN (live). */
 int64_t kr_scheduler_now(struct kr_engine *engine);
 
+/* Whether `count` nodes can each take a pattern on `control` ("" for notes,
+ * "gain" for the output gain): synths with that control, room for every slot. */
+int kr_scheduler_play_check(struct kr_engine *engine, struct kr_node *const *nodes, int count,
+                            const char *control, kr_error *error);
 /* Plays `pattern` and its `source` text (both taken over, also on failure) on
- * "node" or "node/control";
+ * `node` (control "") or one of its controls ("gain": its output gain);
  * returns the start cycle and the slot's tag. */
-int kr_scheduler_play(struct kr_engine *engine, const char *target, kr_pattern *pattern,
-                      char *source, bool from_zero, kr_rat *start, uint32_t *tag,
-                      kr_error *error);
-/* Stops the slots whose target is `target`, starts with "target/", or (with
- * target NULL) all; their gates are released now. Returns how many. */
+int kr_scheduler_play(struct kr_engine *engine, struct kr_node *node, const char *control,
+                      kr_pattern *pattern, char *source, bool from_zero, kr_rat *start,
+                      uint32_t *tag, kr_error *error);
+/* Stops the patterns and automations on what `target` means (a node or
+ * group, or "node/control" of one), or (with target NULL) all; their gates
+ * are released now. Returns how many. */
 int kr_scheduler_hush(struct kr_engine *engine, const char *target, kr_error *error);
 /* Tempo/meter change from now on; re-times everything already queued. */
 int kr_scheduler_set_tempo(struct kr_engine *engine, kr_rat bpm, int meter, kr_error *error);
 /* kr.mod: `shape` between lo and hi, one period per `bars` cycles, aligned to
  * the global cycle count. kr.fade: from the current value to `value` over
- * `bars` cycles. Target "node/control" or "node/gain". */
+ * `bars` cycles. Target "node/control" or "node/gain"; the node may be a group
+ * (kr_engine_resolve_target): each member gets its own. */
 int kr_scheduler_mod(struct kr_engine *engine, const char *target, kr_auto_shape shape,
                      double lo, double hi, kr_rat bars, kr_error *error);
 int kr_scheduler_fade(struct kr_engine *engine, const char *target, double value, kr_rat bars,

@@ -7,7 +7,8 @@
 #include "krach/rt.h"
 
 typedef struct input_state {
-    int channel;
+    int channel; /* the audio thread's */
+    int setting; /* the server thread's: what `state` reports */
 } input_state;
 
 static void input_process(kr_node *node, unsigned frames, struct kr_rt *rt)
@@ -26,7 +27,9 @@ static void input_process(kr_node *node, unsigned frames, struct kr_rt *rt)
 
 static void input_set_param(kr_node *node, int voice, int index, double value)
 {
-    (void)node, (void)voice, (void)index, (void)value; /* no parameters */
+    (void)voice;
+    if (index == KR_INPUT_PARAM_CHANNEL)
+        ((input_state *)node->state)->channel = (int)value;
 }
 
 static const kr_node_type input_type = {
@@ -41,7 +44,7 @@ kr_node *kr_input_node_create(const char *name, double sample_rate, float gain, 
     input_state *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->channel = channel;
+    s->channel = s->setting = channel;
     return kr_node_create(&input_type, name, 1, sample_rate, gain, s);
 }
 
@@ -52,5 +55,10 @@ bool kr_node_is_input(const kr_node *node)
 
 int kr_input_node_channel(const kr_node *node)
 {
-    return ((const input_state *)node->state)->channel;
+    return ((const input_state *)node->state)->setting;
+}
+
+void kr_input_node_set_channel(kr_node *node, int channel)
+{
+    ((input_state *)node->state)->setting = channel;
 }

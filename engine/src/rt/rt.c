@@ -214,7 +214,10 @@ static void apply_due_events(kr_rt *rt, int64_t now)
     while ((next = kr_event_queue_peek(&rt->events)) && next->sample <= now) {
         kr_timed_event e;
         kr_event_queue_pop(&rt->events, &e);
-        e.node->type->set_param(e.node, e.voice, e.index, e.value);
+        if (e.index == KR_AUTOMATION_GAIN) /* a pattern on the node's gain */
+            e.node->gain_target = (float)e.value;
+        else
+            e.node->type->set_param(e.node, e.voice, e.index, e.value);
         if (e.sample < now)
             atomic_fetch_add_explicit(&rt->late_events, 1, memory_order_relaxed);
         if (rt->record_events) {

@@ -191,10 +191,9 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
         return -1;
     if (!name)
         return 0;
-    size_t len = strlen(name);
     for (int i = 0; i < s->count; i++) {
         const char *n = s->nodes[i].name;
-        if (n[0] && (!strcmp(n, name) || (!strncmp(n, name, len) && n[len] == '/')))
+        if (n[0] && kr_name_means(name, n)) /* the engine's one naming rule (names.c) */
             return 0;
     }
     kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (not in the engine, "

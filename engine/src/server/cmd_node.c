@@ -90,11 +90,8 @@ static void list_controls(const kr_dsp_program *p, char *buf, size_t len)
 
 static kr_node *find_node(kr_request *req, const char *name)
 {
-    kr_node *node = kr_engine_find(req->engine, name);
-    if (!node)
-        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
-                               &req->error);
-    return node;
+    return kr_engine_resolve_one(req->engine, name, "; create it first with kr.node()",
+                                 &req->error);
 }
 
 static kr_dsp_model *find_dsp(kr_request *req, const char *name)
@@ -368,10 +365,27 @@ int kr_cmd_node_set(kr_request *req)
 int kr_cmd_node_remove(kr_request *req)
 {
     const char *name;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 || !find_node(req, name) ||
-        kr_engine_remove_node(req->engine, name, &req->error))
+    kr_node *nodes[KR_MAX_NODES];
+    int count = kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ? -1 :
+                kr_engine_resolve(req->engine, name, "; create it first with kr.node()", nodes,
+                                  &req->error);
+    if (count < 0)
         return -1;
+    /* A group goes member by member; the names are copied first because a
+     * removed node is freed. */
+    char names[KR_MAX_NODES][KR_MAX_NAME];
+    for (int i = 0; i < count; i++)
+        snprintf(names[i], KR_MAX_NAME, "%s", nodes[i]->name);
+    json_t *removed = json_array();
+    for (int i = 0; i < count; i++) {
+        if (kr_engine_remove_node(req->engine, names[i], &req->error)) {
+            json_decref(removed);
+            return -1;
+        }
+        json_array_append_new(removed, json_string(names[i]));
+    }
     json_object_set_new(req->reply, "name", json_string(name));
+    json_object_set_new(req->reply, "nodes", removed);
     return 0;
 }
 
@@ -420,27 +434,55 @@ static int find_control(kr_request *req, const char *name, kr_dsp_model *model,
     return 0;
 }
 
+/* A control of a node, or of every member of a group (each must have it). */
 int kr_cmd_control_set(kr_request *req)
 {
-    const char *name, *control;
+    const char *name, *control = NULL;
     double value;
-    int index;
-    kr_dsp_model *model;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
-        !(model = find_dsp(req, name)) || find_control(req, name, model, &control, &index) ||
-        kr_field_number(req->json, req->cmd, "value", true, -HUGE_VAL, HUGE_VAL, &value,
+    kr_node *nodes[KR_MAX_NODES];
+    int index[KR_MAX_NODES];
+    int count = kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ? -1 :
+                kr_engine_resolve(req->engine, name, "; create it first with kr.node()", nodes,
+                                  &req->error);
+    if (count < 0)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        kr_dsp_model *model = kr_dsp_node_model(nodes[i]);
+        if (!model) {
+            kr_error_set(&req->error, "bad_value", "node '%s' is a %s, which has no DSP "
+                         "controls", nodes[i]->name, nodes[i]->type->kind);
+            return -1;
+        }
+        if (find_control(req, nodes[i]->name, model, &control, &index[i]))
+            return -1;
+    }
+    if (kr_field_number(req->json, req->cmd, "value", true, -HUGE_VAL, HUGE_VAL, &value,
                         &req->error) < 0)
         return -1;
-    bool clamped;
-    value = clamp_control(req, name, kr_dsp_program_control(model->program, index),
-                          &model->clamp_warned[index], value, &clamped);
-    if (send_control(req, kr_engine_find(req->engine, name), index, value))
-        return -1;
-    model->values[index] = value;
+    bool any_clamped = false;
+    double first = value;
+    for (int i = 0; i < count; i++) {
+        kr_dsp_model *model = kr_dsp_node_model(nodes[i]);
+        bool clamped;
+        double v = clamp_control(req, nodes[i]->name,
+                                 kr_dsp_program_control(model->program, index[i]),
+                                 &model->clamp_warned[index[i]], value, &clamped);
+        if (send_control(req, nodes[i], index[i], v))
+            return -1;
+        model->values[index[i]] = v;
+        any_clamped = any_clamped || clamped;
+        first = i == 0 ? v : first;
+    }
     json_object_set_new(req->reply, "name", json_string(name));
     json_object_set_new(req->reply, "control", json_string(control));
-    json_object_set_new(req->reply, "value", json_real(value));
-    json_object_set_new(req->reply, "clamped", json_boolean(clamped));
+    json_object_set_new(req->reply, "value", json_real(first));
+    json_object_set_new(req->reply, "clamped", json_boolean(any_clamped));
+    if (count > 1 || strcmp(nodes[0]->name, name) != 0) {
+        json_t *members = json_array();
+        for (int i = 0; i < count; i++)
+            json_array_append_new(members, json_string(nodes[i]->name));
+        json_object_set_new(req->reply, "nodes", members);
+    }
     return 0;
 }
 

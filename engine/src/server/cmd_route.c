@@ -13,11 +13,8 @@ static kr_node *named_node(kr_request *req, const char *field)
     const char *name;
     if (kr_field_string(req->json, req->cmd, field, true, &name, &req->error) < 0)
         return NULL;
-    kr_node *node = kr_engine_find(req->engine, name);
-    if (!node)
-        kr_engine_unknown_node(req->engine, name, "; create it first with kr.node()",
-                               &req->error);
-    return node;
+    return kr_engine_resolve_one(req->engine, name, "; create it first with kr.node()",
+                                 &req->error);
 }
 
 int kr_cmd_connect(kr_request *req)
@@ -95,24 +92,11 @@ int kr_cmd_routing(kr_request *req)
     return 0;
 }
 
-/* The nodes a name stands for: the node itself, or every "name/…" (a group). */
+/* The nodes a name stands for (the rule is kr_engine_resolve's). */
 int kr_request_group(kr_request *req, const char *name, kr_node **nodes)
 {
-    kr_engine *e = req->engine;
-    size_t len = strlen(name);
-    int count = 0;
-    for (int i = 0; i < e->node_count; i++) {
-        const char *n = e->nodes[i]->name;
-        if (!strcmp(n, name) || (!strncmp(n, name, len) && n[len] == '/'))
-            nodes[count++] = e->nodes[i];
-    }
-    if (count == 0) {
-        char known[512];
-        kr_engine_list_nodes(e, known, sizeof known);
-        kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (known nodes: %s)",
-                     name, known);
-    }
-    return count;
+    int count = kr_engine_resolve(req->engine, name, "", nodes, &req->error);
+    return count < 0 ? 0 : count;
 }
 
 /* mute, unmute, solo, unsolo: flip a flag on a node or group, then let the
@@ -147,25 +131,59 @@ int kr_cmd_mixer(kr_request *req)
     return kr_engine_apply_mixer(e, &req->error);
 }
 
+/* Re-running input_add on an input node changes it in place (channel, and
+ * gain when given), like node_set: routes and mixer settings stay. */
+static int input_update(kr_request *req, kr_node *node, int channel, int has_gain, double gain)
+{
+    if (!kr_node_is_input(node)) {
+        kr_error_set(&req->error, "exists", "a node named '%s' already exists and is a %s, "
+                     "not an input; remove it first or choose another name", node->name,
+                     node->type->kind);
+        return -1;
+    }
+    if (has_gain) {
+        kr_rt_command cmd = {.type = KR_RT_SET_GAIN, .ptr = node, .value = gain};
+        if (kr_engine_send(req->engine, &cmd, &req->error))
+            return -1;
+        node->gain_setting = gain;
+    }
+    if (channel != kr_input_node_channel(node)) {
+        kr_rt_command cmd = {.type = KR_RT_SET_PARAM, .ptr = node,
+                             .index = KR_INPUT_PARAM_CHANNEL, .value = channel};
+        if (kr_engine_send(req->engine, &cmd, &req->error))
+            return -1;
+        kr_input_node_set_channel(node, channel);
+    }
+    return 0;
+}
+
 /* A node playing one channel of the audio input. */
 int kr_cmd_input_add(kr_request *req)
 {
     const char *name;
     long long channel = 0;
     double gain = 0.5;
+    int has_gain;
     if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
         kr_field_integer(req->json, req->cmd, "channel", false, 0, 63, &channel,
                          &req->error) < 0 ||
-        kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain, &req->error) < 0)
+        (has_gain = kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain,
+                                    &req->error)) < 0)
         return -1;
     kr_engine *e = req->engine;
-    kr_node *node = kr_input_node_create(name, e->rt.sample_rate, (float)gain, (int)channel);
-    if (!node) {
-        kr_error_set(&req->error, "io_error", "out of memory creating input '%s'", name);
-        return -1;
+    kr_node *old = kr_engine_find(e, name);
+    if (old) {
+        if (input_update(req, old, (int)channel, has_gain, gain))
+            return -1;
+    } else {
+        kr_node *node = kr_input_node_create(name, e->rt.sample_rate, (float)gain, (int)channel);
+        if (!node) {
+            kr_error_set(&req->error, "io_error", "out of memory creating input '%s'", name);
+            return -1;
+        }
+        if (kr_engine_add_node(e, node, &req->error))
+            return -1;
     }
-    if (kr_engine_add_node(e, node, &req->error))
-        return -1;
     json_object_set_new(req->reply, "name", json_string(name));
     json_object_set_new(req->reply, "channel", json_integer(channel));
     json_object_set_new(req->reply, "inputs", json_integer(e->backend.input_channels));

@@ -2,6 +2,7 @@
  * meter, transport, mod, fade. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fields.h"
@@ -52,14 +53,45 @@ int kr_cmd_play(kr_request *req)
         json_object_set(kept, "mini", json_object_get(req->json, "mini"));
     char *source = json_dumps(kept, JSON_COMPACT);
     json_decref(kept);
-    kr_rat start;
-    uint32_t tag;
-    if (kr_scheduler_play(req->engine, target, pattern, source, from_zero, &start, &tag,
-                          &req->error))
+    /* A group plays on each member: one slot (and one parsed pattern) each. */
+    kr_node *nodes[KR_MAX_NODES];
+    char control[KR_VALUE_NAME];
+    int count = kr_engine_resolve_target(req->engine, target, "; create it first with kr.node()",
+                                         nodes, control, &req->error);
+    if (count < 0 || kr_scheduler_play_check(req->engine, nodes, count, control, &req->error)) {
+        kr_pattern_free(pattern);
+        free(source);
         return -1;
+    }
+    kr_rat start;
+    uint32_t tag, first_tag = 0;
+    json_t *members = json_array();
+    for (int i = 0; i < count; i++) {
+        kr_pattern *mine = i == 0 ? pattern : kr_request_pattern(req);
+        char *text = i == count - 1 ? source : strdup(source);
+        if (!mine || !text ||
+            kr_scheduler_play(req->engine, nodes[i], control, mine, text, from_zero, &start,
+                              &tag, &req->error)) {
+            if (!mine || !text) {
+                kr_pattern_free(mine);
+                free(text);
+                kr_error_set(&req->error, "io_error", "out of memory");
+            }
+            if (i < count - 1)
+                free(source);
+            json_decref(members);
+            return -1;
+        }
+        first_tag = i == 0 ? tag : first_tag;
+        json_array_append_new(members, json_string(nodes[i]->name));
+    }
     json_object_set_new(req->reply, "target", json_string(target));
     json_object_set_new(req->reply, "start", time_json(start));
-    json_object_set_new(req->reply, "tag", json_integer(tag));
+    json_object_set_new(req->reply, "tag", json_integer(first_tag));
+    if (count > 1 || strcmp(nodes[0]->name, target) != 0)
+        json_object_set_new(req->reply, "nodes", members);
+    else
+        json_decref(members);
     return 0;
 }
 
@@ -68,6 +100,12 @@ int kr_cmd_hush(kr_request *req)
     const char *target = NULL;
     if (strcmp(req->cmd, "hush") == 0 &&
         kr_field_string(req->json, req->cmd, "target", true, &target, &req->error) < 0)
+        return -1;
+    /* A name that means no node is a mistake to report, not "nothing to hush". */
+    kr_node *nodes[KR_MAX_NODES];
+    char control[KR_VALUE_NAME];
+    if (target && kr_engine_resolve_target(req->engine, target, "", nodes, control,
+                                           &req->error) < 0)
         return -1;
     int n = kr_scheduler_hush(req->engine, target, &req->error);
     if (n < 0)

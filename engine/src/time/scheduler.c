@@ -25,6 +25,8 @@ static bool time_error(bool overflow, kr_error *error)
 static int send_event(kr_engine *engine, int64_t sample, kr_node *node, int voice, int index,
                       double value, uint32_t tag, kr_error *error)
 {
+    if (index == KR_AUTOMATION_GAIN) /* a pattern on a gain: the gain's range, 0-4 */
+        value = value < 0.0 ? 0.0 : value > 4.0 ? 4.0 : value;
     kr_rt_command cmd = {.type = KR_RT_EVENT};
     cmd.event = (kr_timed_event){.sample = sample, .node = node, .voice = voice,
                                  .index = index, .value = value, .tag = tag};
@@ -304,7 +306,9 @@ int kr_scheduler_advance(kr_engine *engine, int64_t until, kr_error *error)
             continue;
         kr_node *node = kr_engine_find(engine, slot->node);
         kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
-        if (model) {
+        if (node && !strcmp(slot->control, "gain")) {
+            rc = run_control_slot(engine, slot, node, KR_AUTOMATION_GAIN, lo, hi, &events, error);
+        } else if (model) {
             if (slot->control[0]) {
                 int index = find_control(model, slot->control);
                 if (index >= 0)
@@ -363,32 +367,6 @@ static int release_notes(kr_engine *engine, kr_slot *slot, int64_t at, int64_t f
     return 0;
 }
 
-static bool parse_target(kr_engine *engine, const char *target, char *node, char *control,
-                         kr_error *error)
-{
-    control[0] = '\0';
-    if (strlen(target) >= KR_MAX_NAME + KR_VALUE_NAME) {
-        kr_error_set(error, "bad_value", "target '%.60s…' is too long", target);
-        return false;
-    }
-    if (kr_engine_find(engine, target)) {
-        snprintf(node, KR_MAX_NAME, "%s", target);
-        return true;
-    }
-    const char *slash = strrchr(target, '/');
-    bool split = slash && (size_t)(slash - target) < KR_MAX_NAME &&
-                 strlen(slash + 1) < KR_VALUE_NAME;
-    if (split) {
-        snprintf(node, KR_MAX_NAME, "%.*s", (int)(slash - target), target);
-        snprintf(control, KR_VALUE_NAME, "%s", slash + 1);
-        if (kr_engine_find(engine, node))
-            return true;
-    }
-    kr_engine_unknown_node(engine, split ? node : target, "; create it first with kr.node()",
-                           error);
-    return false;
-}
-
 /* Refuses a pattern with more than KR_SCHED_CYCLE_EVENTS onsets in its
  * cycle 0 (the usual mistake is "x*100000"; a later dense cycle is caught by
  * over_budget). */
@@ -413,31 +391,50 @@ static int check_density(const kr_pattern *pattern, kr_error *error)
     return -1;
 }
 
-int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern,
-                      char *source, bool from_zero, kr_rat *start, uint32_t *tag,
-                      kr_error *error)
+/* Whether `node` can take a pattern on `control` ("" for notes; "gain" is its
+ * output gain, which every kind of node has). */
+static int check_play_target(kr_node *node, const char *control, kr_error *error)
 {
-    kr_scheduler *s = &engine->sched;
-    char node_name[KR_MAX_NAME], control[KR_VALUE_NAME];
-    if (!parse_target(engine, target, node_name, control, error))
-        goto fail;
-    kr_node *node = kr_engine_find(engine, node_name);
+    if (!strcmp(control, "gain"))
+        return 0;
     kr_dsp_model *model = kr_dsp_node_model(node);
     if (!model) {
         kr_error_set(error, "bad_value", "'%s' is a %s; patterns play on synths made with "
-                     "kr.node()", node_name, node->type->kind);
-        goto fail;
+                     "kr.node() (or on any node's gain: '%s/gain')", node->name,
+                     node->type->kind, node->name);
+        return -1;
     }
     if (control[0] && find_control(model, control) < 0) {
-        kr_error_set(error, "unknown_control", "node '%s' has no control '%s'", node_name,
+        kr_error_set(error, "unknown_control", "node '%s' has no control '%s'", node->name,
                      control);
-        goto fail;
+        return -1;
     }
-    if (s->slot_count >= KR_SCHED_SLOTS) {
+    return 0;
+}
+
+int kr_scheduler_play_check(kr_engine *engine, kr_node *const *nodes, int count,
+                            const char *control, kr_error *error)
+{
+    for (int i = 0; i < count; i++)
+        if (check_play_target(nodes[i], control, error))
+            return -1;
+    int free_slots = KR_SCHED_SLOTS - engine->sched.slot_count;
+    if (count > free_slots) {
         kr_error_set(error, "limit", "at most %d patterns play at once; hush some first",
                      KR_SCHED_SLOTS);
-        goto fail;
+        return -1;
     }
+    return 0;
+}
+
+int kr_scheduler_play(kr_engine *engine, kr_node *node, const char *control,
+                      kr_pattern *pattern, char *source, bool from_zero, kr_rat *start,
+                      uint32_t *tag, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    const char *node_name = node->name;
+    if (kr_scheduler_play_check(engine, &node, 1, control, error))
+        goto fail;
     bool overflow = false;
     int64_t now = kr_scheduler_now(engine);
     if (check_density(pattern, error))
@@ -486,13 +483,21 @@ fail:
     return -1;
 }
 
-static bool target_matches(const kr_slot *slot, const char *target)
+/* Whether hushing `target` (NULL: everything) stops what plays on `node`'s
+ * `control` ("" for notes): the target is the node or its group
+ * (kr_name_means), or that control of the node or of its group. */
+static bool hush_matches(const char *target, const char *node, const char *control)
 {
-    if (!target)
+    if (!target || kr_name_means(target, node))
         return true;
-    size_t n = strlen(target);
-    return !strcmp(slot->target, target) || !strcmp(slot->node, target) ||
-           (!strncmp(slot->node, target, n) && slot->node[n] == '/');
+    const char *slash = strrchr(target, '/');
+    if (!slash || !control[0] || strcmp(slash + 1, control) != 0)
+        return false;
+    char head[KR_MAX_NAME];
+    if ((size_t)(slash - target) >= sizeof head)
+        return false;
+    snprintf(head, sizeof head, "%.*s", (int)(slash - target), target);
+    return kr_name_means(head, node);
 }
 
 /* A control (or a node's gain) that a pattern or an automation was moving
@@ -526,7 +531,7 @@ int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
     int hushed = 0;
     for (int i = s->slot_count - 1; i >= 0; i--) {
         kr_slot *slot = &s->slots[i];
-        if (!target_matches(slot, target))
+        if (!hush_matches(target, slot->node, slot->control))
             continue;
         if (send_cancel(engine, slot->tag, NULL, -1, now, error) ||
             release_notes(engine, slot, now, 0, error) ||
@@ -537,11 +542,7 @@ int kr_scheduler_hush(kr_engine *engine, const char *target, kr_error *error)
     }
     for (int i = s->automation_count - 1; i >= 0; i--) {
         kr_sched_automation *a = &s->automations[i];
-        char full[KR_MAX_NAME + KR_VALUE_NAME];
-        snprintf(full, sizeof full, "%s/%s", a->node, a->control);
-        size_t n = target ? strlen(target) : 0;
-        if (target && strcmp(full, target) && strcmp(a->node, target) &&
-            !(strncmp(a->node, target, n) == 0 && a->node[n] == '/'))
+        if (!hush_matches(target, a->node, a->control))
             continue;
         kr_node *node = kr_engine_find(engine, a->node);
         kr_dsp_model *model = node ? kr_dsp_node_model(node) : NULL;
@@ -696,37 +697,38 @@ static void forget_automation(kr_scheduler *s, int i)
     s->automations[i] = s->automations[--s->automation_count];
 }
 
-/* Resolves "node/control" or "node/gain"; the current value goes to *value. */
-static int automation_target(kr_engine *engine, const char *target, kr_sched_automation *a,
-                             double *value, kr_error *error)
+/* The nodes an automation `target` means ("node/control", "node/gain"; the
+ * node may be a group), into `nodes`, with the control into `control`. Every
+ * member must have the control; returns how many, or -1. */
+static int automation_targets(kr_engine *engine, const char *target, kr_node **nodes,
+                              char control[KR_VALUE_NAME], kr_error *error)
 {
-    const char *slash = strrchr(target, '/');
-    if (!slash || slash == target || !slash[1] || (size_t)(slash - target) >= KR_MAX_NAME ||
-        strlen(slash + 1) >= KR_VALUE_NAME) {
+    int count = kr_engine_resolve_target(engine, target, "", nodes, control, error);
+    if (count < 0)
+        return -1;
+    if (!control[0]) {
         kr_error_set(error, "bad_value", "automation needs a target like \"bass/cutoff\" or "
                      "\"bass/gain\", not '%.80s'", target);
         return -1;
     }
-    snprintf(a->node, sizeof a->node, "%.*s", (int)(slash - target), target);
-    snprintf(a->control, sizeof a->control, "%s", slash + 1);
-    kr_node *node = kr_engine_find(engine, a->node);
-    if (!node) {
-        kr_engine_unknown_node(engine, a->node, "", error);
-        return -1;
+    for (int i = 0; strcmp(control, "gain") && i < count; i++) {
+        kr_dsp_model *model = kr_dsp_node_model(nodes[i]);
+        if (!model || find_control(model, control) < 0) {
+            kr_error_set(error, "unknown_control", "node '%s' has no control '%s'",
+                         nodes[i]->name, control);
+            return -1;
+        }
     }
-    if (!strcmp(a->control, "gain")) {
-        *value = node->gain_setting;
-        return 0;
-    }
+    return count;
+}
+
+/* The value `control` of `node` is set to now (what a fade starts from). */
+static double set_value(kr_node *node, const char *control)
+{
+    if (!strcmp(control, "gain"))
+        return node->gain_setting;
     kr_dsp_model *model = kr_dsp_node_model(node);
-    int index = model ? find_control(model, a->control) : -1;
-    if (index < 0) {
-        kr_error_set(error, "unknown_control", "node '%s' has no control '%s'", a->node,
-                     a->control);
-        return -1;
-    }
-    *value = model->values[index];
-    return 0;
+    return model->values[find_control(model, control)];
 }
 
 /* Fades whose end has passed are done: the audio thread dropped them itself. */
@@ -764,32 +766,72 @@ static int install_automation(kr_engine *engine, kr_sched_automation *a, kr_erro
     return send_automation(engine, a, kr_scheduler_now(engine), AUTO_NEW, error);
 }
 
+/* Whether `count` new automations on `control` fit beside the running ones. */
+static int automation_room(kr_engine *engine, kr_node *const *nodes, int count,
+                           const char *control, kr_error *error)
+{
+    kr_scheduler *s = &engine->sched;
+    kr_scheduler_forget_finished(engine);
+    int added = 0;
+    for (int i = 0; i < count; i++) {
+        bool running = false;
+        for (int k = 0; k < s->automation_count && !running; k++)
+            running = !strcmp(s->automations[k].node, nodes[i]->name) &&
+                      !strcmp(s->automations[k].control, control);
+        added += !running;
+    }
+    if (s->automation_count + added > KR_AUTOMATIONS) {
+        kr_error_set(error, "limit", "at most %d automations run at once; hush some first",
+                     KR_AUTOMATIONS);
+        return -1;
+    }
+    return 0;
+}
+
 int kr_scheduler_mod(kr_engine *engine, const char *target, kr_auto_shape shape, double lo,
                      double hi, kr_rat bars, kr_error *error)
 {
-    kr_sched_automation a = {.shape = shape, .lo = lo, .hi = hi, .bars = bars};
-    double current;
-    if (automation_target(engine, target, &a, &current, error))
+    kr_node *nodes[KR_MAX_NODES];
+    char control[KR_VALUE_NAME];
+    int count = automation_targets(engine, target, nodes, control, error);
+    if (count < 0 || automation_room(engine, nodes, count, control, error))
         return -1;
-    return install_automation(engine, &a, error);
+    for (int i = 0; i < count; i++) {
+        kr_sched_automation a = {.shape = shape, .lo = lo, .hi = hi, .bars = bars};
+        snprintf(a.node, sizeof a.node, "%s", nodes[i]->name);
+        snprintf(a.control, sizeof a.control, "%s", control);
+        if (install_automation(engine, &a, error))
+            return -1;
+    }
+    return 0;
 }
 
 int kr_scheduler_fade(kr_engine *engine, const char *target, double value, kr_rat bars,
                       kr_error *error)
 {
-    kr_sched_automation a = {.shape = KR_AUTO_FADE, .hi = value, .bars = bars};
+    kr_node *nodes[KR_MAX_NODES];
+    char control[KR_VALUE_NAME];
+    int count = automation_targets(engine, target, nodes, control, error);
+    if (count < 0 || automation_room(engine, nodes, count, control, error))
+        return -1;
     bool overflow = false;
-    if (automation_target(engine, target, &a, &a.lo, error))
+    kr_rat start = kr_transport_cycle_at(&engine->sched.transport, kr_scheduler_now(engine),
+                                         &overflow);
+    if (time_error(overflow, error))
         return -1;
-    a.start = kr_transport_cycle_at(&engine->sched.transport, kr_scheduler_now(engine), &overflow);
-    if (time_error(overflow, error) || install_automation(engine, &a, error))
-        return -1;
-    /* The model holds where the value is going. */
-    kr_node *node = kr_engine_find(engine, a.node);
-    kr_dsp_model *model = kr_dsp_node_model(node);
-    if (!strcmp(a.control, "gain"))
-        node->gain_setting = value;
-    else if (model)
-        model->values[find_control(model, a.control)] = value;
+    for (int i = 0; i < count; i++) {
+        kr_sched_automation a = {.shape = KR_AUTO_FADE, .lo = set_value(nodes[i], control),
+                                 .hi = value, .bars = bars, .start = start};
+        snprintf(a.node, sizeof a.node, "%s", nodes[i]->name);
+        snprintf(a.control, sizeof a.control, "%s", control);
+        if (install_automation(engine, &a, error))
+            return -1;
+        /* The model holds where the value is going. */
+        kr_dsp_model *model = kr_dsp_node_model(nodes[i]);
+        if (!strcmp(control, "gain"))
+            nodes[i]->gain_setting = value;
+        else
+            model->values[find_control(model, control)] = value;
+    }
     return 0;
 }
