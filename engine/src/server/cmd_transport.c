@@ -2,12 +2,14 @@
  * meter, transport, mod, fade. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fields.h"
 #include "krach/mini.h"
 #include "krach/pattern.h"
 #include "krach/scheduler.h"
+#include "node_source.h"
 #include "request.h"
 
 /* The request's pattern: "pattern" (IR) or "mini" (text), exactly one. */
@@ -52,6 +54,12 @@ int kr_cmd_play(kr_request *req)
         json_object_set(kept, "mini", json_object_get(req->json, "mini"));
     char *source = json_dumps(kept, JSON_COMPACT);
     json_decref(kept);
+    if (source && kr_source_check("this pattern", kr_source_bytes(req->engine, NULL, target),
+                                  strlen(source), &req->error)) {
+        free(source);
+        kr_pattern_free(pattern);
+        return -1;
+    }
     kr_rat start;
     uint32_t tag;
     if (kr_scheduler_play(req->engine, target, pattern, source, from_zero, &start, &tag,

@@ -472,6 +472,7 @@ int kr_scheduler_play(kr_engine *engine, const char *target, kr_pattern *pattern
     snprintf(slot->target, sizeof slot->target, "%s", full);
     slot->pattern = pattern;
     slot->source = source;
+    slot->source_bytes = source ? strlen(source) : 0;
     slot->from_zero = from_zero;
     slot->has_signal = contains_signal(pattern);
     slot->start = boundary;
