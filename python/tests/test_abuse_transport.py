@@ -155,9 +155,10 @@ def test_never_reading_clients_that_hang_up_do_not_keep_slots(tcp_engine: TcpEng
 # ---- B6: what is accepted can be read back; a client that does not read goes ---------
 
 
-def wavetable_ir(seed: int) -> dict[str, Any]:
+def wavetable_ir(seed: int, size: int = 32768) -> dict[str, Any]:
+    """A synth with a `size`-entry wavetable (32768, the most a table holds)."""
     rng = random.Random(seed)
-    table = [rng.uniform(-1.0, 1.0) for _ in range(32768)]  # the most a table holds
+    table = [rng.uniform(-1.0, 1.0) for _ in range(size)]
     return krs.trace(lambda: krs.wavetable(table, krs.control("freq", 110.0, 20.0, 2000.0)) * 0.01)
 
 
@@ -214,14 +215,24 @@ def test_stored_sources_are_budgeted(offline_engine: Engine, wavetables: list[di
         big_mini = "c4" + " " * 900_000 + "e4"  # small to play, big to keep
         code, message = error_of(c.ask(cmd="play", target="w0/freq", mini=big_mini))
         assert code == "limit" and "KR_MAX_SOURCE_BYTES" in message
-        assert c.ask(cmd="node_remove", name="w1")["ok"] is True
+        # A batch is checked as a whole before anything runs: the order of its
+        # commands does not matter, and one over the budget changes nothing.
+        swap = [{"cmd": "node_set", "name": "extra", "ir": wavetables[0]},
+                {"cmd": "node_remove", "name": "w1"}]
+        assert c.ask(cmd="batch", commands=swap)["ok"] is True
+        # Three nodes of 12000 entries: more than the room left, less than a line.
+        three = [{"cmd": "node_set", "name": f"more{k}", "ir": wavetable_ir(k, 12000)}
+                 for k in range(3)]
+        code, message = error_of(c.ask(cmd="batch", commands=three))
+        assert code == "limit" and "the batch would bring" in message
         # The fullest session reads back whole, as a state and as a scene.
         c.send_json({"cmd": "state"})
         state = json.loads(c.line(timeout=GUARD * 4))["state"]
-        assert len(state["nodes"]) == n - 1
+        assert sorted(node["name"] for node in state["nodes"]) == sorted(
+            [f"w{k}" for k in range(n) if k != 1] + ["extra"])
         assert c.ask(cmd="scene_save", name="full")["ok"] is True
         c.send_json({"cmd": "scene_get", "name": "full"})
-        assert len(json.loads(c.line(timeout=GUARD * 4))["state"]["nodes"]) == n - 1
+        assert len(json.loads(c.line(timeout=GUARD * 4))["state"]["nodes"]) == n
 
 
 def test_a_never_reading_client_is_dropped_without_affecting_others(

@@ -261,7 +261,8 @@ int kr_cmd_node_set(kr_request *req)
     const char *name;
     double gain = 0.5, micros = 0;
     if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
-        kr_source_check_node(e, name, json_object_get(req->json, "ir"), &req->error))
+        (!req->precompiled && /* a batch checks its sources as a whole, first */
+         kr_source_check_node(e, name, json_object_get(req->json, "ir"), &req->error)))
         return -1;
     int has_gain = kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain,
                                    &req->error);
