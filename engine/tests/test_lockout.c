@@ -62,8 +62,42 @@ static void bounded_table_keeps_locked_entries(void)
     CHECK(used == KR_LOCKOUT_SLOTS);
 }
 
+/* Many addresses failing once each (none locked out on its own) exhaust the
+ * global allowance: new addresses wait, known ones do not, and the wait ends
+ * at the forgiving rate once the failures stop. */
+static void global_rate_of_failures(void)
+{
+    static kr_lockout lo;
+    kr_peer_addr good = addr(5000);
+    kr_lockout_success(&lo, &good);
+    double t = 50.0;
+    int n = 0;
+    while (kr_lockout_global_remaining(&lo, &good, t) == 0.0 &&
+           kr_lockout_global_remaining(&lo, &(kr_peer_addr){{1}}, t) == 0.0 && n < 1000) {
+        kr_peer_addr a = addr(6000 + n++);
+        CHECK(kr_lockout_fail(&lo, &a, t) == 0.0); /* no address is locked out alone */
+    }
+    CHECK(n == (int)KR_LOCKOUT_GLOBAL_BURST + 1);
+    kr_peer_addr fresh = addr(9999);
+    double wait = kr_lockout_global_remaining(&lo, &fresh, t);
+    CHECK_NEAR(wait, 1.0 / KR_LOCKOUT_GLOBAL_RATE, 1e-9);
+    CHECK(kr_lockout_remaining(&lo, &fresh, t) == 0.0); /* its own count is clean */
+    CHECK(kr_lockout_global_remaining(&lo, &good, t) == 0.0); /* a known address passes */
+    CHECK(kr_lockout_global_remaining(&lo, &fresh, t + wait) == 0.0); /* not forever */
+    /* The known list is bounded: the oldest is forgotten. */
+    for (int i = 0; i < KR_LOCKOUT_KNOWN; i++) {
+        kr_peer_addr k = addr(7000 + i);
+        kr_lockout_success(&lo, &k);
+    }
+    CHECK(lo.known_count == KR_LOCKOUT_KNOWN);
+    CHECK(kr_lockout_global_remaining(&lo, &good, t) > 0.0);
+    kr_peer_addr recent = addr(7000 + KR_LOCKOUT_KNOWN - 1);
+    CHECK(kr_lockout_global_remaining(&lo, &recent, t) == 0.0);
+}
+
 int main(void)
 {
+    global_rate_of_failures();
     free_tries_then_doubling();
     bounded_table_keeps_locked_entries();
     return KR_TEST_REPORT("lockout");

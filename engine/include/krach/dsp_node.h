@@ -60,6 +60,7 @@ typedef struct kr_dsp_model {
     double *values;               /* control values, by the program's control index */
     unsigned char *clamp_warned;  /* per control: an out-of-range value was logged */
     char *ir_text;                /* the IR as sent (JSON), for `state`; NULL for a FAUST file */
+    size_t ir_bytes;              /* strlen(ir_text): its share of KR_MAX_SOURCE_BYTES */
     kr_dsp_backend backend;       /* the backend the request asked for */
     char faust_type[KR_FAUST_NAME_MAX + 1]; /* NAME of a "faust:NAME" node, else "" */
     kr_voice_note notes[KR_MAX_VOICES];

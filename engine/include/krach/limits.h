@@ -6,7 +6,10 @@
 #define KRACH_LIMITS_H
 
 #define KR_MAX_LINE        (1024 * 1024)      /* bytes in one request line */
-#define KR_MAX_OUTBUF      (16 * 1024 * 1024) /* unread reply bytes per client */
+#define KR_MAX_OUTBUF      (16 * 1024 * 1024) /* unread bytes behind the reply being read */
+#define KR_MAX_PREAUTH_OUTBUF 4096            /* unread reply bytes of a TCP client before auth */
+#define KR_CLOSE_GRACE     2.0                /* s a closing client may leave its output unread */
+#define KR_MAX_SOURCE_BYTES (32 * 1024 * 1024) /* node IR + pattern sources kept, as JSON text */
 #define KR_MAX_CLIENTS     64
 #define KR_MAX_NAME        64                 /* node name incl. NUL */
 #define KR_MAX_NODES       256

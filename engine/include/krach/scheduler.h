@@ -44,6 +44,7 @@ typedef struct kr_slot {
     char target[KR_MAX_NAME + KR_VALUE_NAME];
     kr_pattern *pattern;             /* owned */
     char *source;                    /* owned: {"pattern": IR} or {"mini": text} as JSON, for `state` */
+    size_t source_bytes;             /* strlen(source): its share of KR_MAX_SOURCE_BYTES */
     bool from_zero;
     bool has_signal;                 /* contains continuous parts */
     kr_rat origin;                   /* the global cycle where pattern time 0 falls */

@@ -220,7 +220,7 @@ int kr_cmd_batch(kr_request *req)
         return -1;
     }
     sim_load(s, req->engine);
-    int rc = 0;
+    int rc = kr_source_check_batch(req->engine, list, &req->error); /* node_source.h */
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *sub = json_array_get(list, i);
         const char *cmd = json_string_value(json_object_get(sub, "cmd"));

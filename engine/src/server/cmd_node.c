@@ -257,7 +257,9 @@ int kr_cmd_node_set(kr_request *req)
     kr_engine *e = req->engine;
     const char *name;
     double gain = 0.5, micros = 0;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
+    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0 ||
+        (!req->precompiled && /* a batch checks its sources as a whole, first */
+         kr_source_check_node(e, name, json_object_get(req->json, "ir"), &req->error)))
         return -1;
     int has_gain = kr_field_number(req->json, req->cmd, "gain", false, 0.0, 4.0, &gain,
                                    &req->error);
@@ -335,6 +337,7 @@ int kr_cmd_node_set(kr_request *req)
         json_t *ir = json_object_get(req->json, "ir");
         free(m->ir_text);
         m->ir_text = ir ? json_dumps(ir, JSON_COMPACT) : NULL;
+        m->ir_bytes = m->ir_text ? strlen(m->ir_text) : 0;
         m->backend = source.backend;
         snprintf(m->faust_type, sizeof m->faust_type, "%s", source.faust_type);
     }

@@ -9,6 +9,7 @@
 #include "krach/mini.h"
 #include "krach/pattern.h"
 #include "krach/scheduler.h"
+#include "node_source.h"
 #include "request.h"
 
 /* The request's pattern: "pattern" (IR) or "mini" (text), exactly one. */
@@ -32,6 +33,20 @@ static json_t *time_json(kr_rat t)
     char text[48];
     kr_rat_format(t, text, sizeof text);
     return json_string(text);
+}
+
+/* The stored-source budget for a play on `count` nodes: the new source is kept
+ * once per member, and replaces what each member's slot keeps now. */
+static int play_source_check(kr_engine *engine, kr_node **nodes, int count, const char *control,
+                             size_t bytes, kr_error *error)
+{
+    size_t total = kr_source_bytes(engine, NULL, NULL), replaced = 0;
+    for (int i = 0; i < count; i++) {
+        char full[KR_MAX_NAME + KR_VALUE_NAME];
+        snprintf(full, sizeof full, "%s%s%s", nodes[i]->name, control[0] ? "/" : "", control);
+        replaced += total - kr_source_bytes(engine, NULL, full);
+    }
+    return kr_source_check("this pattern", total - replaced, bytes * (size_t)count, error);
 }
 
 int kr_cmd_play(kr_request *req)
@@ -58,7 +73,9 @@ int kr_cmd_play(kr_request *req)
     char control[KR_VALUE_NAME];
     int count = kr_engine_resolve_target(req->engine, target, "; create it first with kr.node()",
                                          nodes, control, &req->error);
-    if (count < 0 || kr_scheduler_play_check(req->engine, nodes, count, control, &req->error)) {
+    if (count < 0 || kr_scheduler_play_check(req->engine, nodes, count, control, &req->error) ||
+        (source && play_source_check(req->engine, nodes, count, control, strlen(source),
+                                     &req->error))) {
         kr_pattern_free(pattern);
         free(source);
         return -1;

@@ -35,8 +35,33 @@ static kr_lockout_entry *claim(kr_lockout *lo, double now)
     return best;
 }
 
+/* The global debt at `now`: what was owed, less what has been forgiven since. */
+static double debt_at(const kr_lockout *lo, double now)
+{
+    double debt = lo->debt - (now - lo->debt_at) * KR_LOCKOUT_GLOBAL_RATE;
+    return debt > 0.0 ? debt : 0.0;
+}
+
+static int known_index(const kr_lockout *lo, const kr_peer_addr *addr)
+{
+    for (int i = 0; i < lo->known_count; i++)
+        if (memcmp(&lo->known[i], addr, sizeof *addr) == 0)
+            return i;
+    return -1;
+}
+
+double kr_lockout_global_remaining(const kr_lockout *lo, const kr_peer_addr *addr, double now)
+{
+    double over = debt_at(lo, now) - KR_LOCKOUT_GLOBAL_BURST;
+    if (over <= 0.0 || known_index(lo, addr) >= 0)
+        return 0.0;
+    return over / KR_LOCKOUT_GLOBAL_RATE;
+}
+
 double kr_lockout_fail(kr_lockout *lo, const kr_peer_addr *addr, double now)
 {
+    lo->debt = debt_at(lo, now) + 1.0;
+    lo->debt_at = now;
     kr_lockout_entry *e = find(lo, addr);
     if (!e) {
         e = claim(lo, now);
@@ -62,4 +87,12 @@ void kr_lockout_success(kr_lockout *lo, const kr_peer_addr *addr)
     kr_lockout_entry *e = find(lo, addr);
     if (e)
         memset(e, 0, sizeof *e);
+    /* Remembered most recent last; a full list forgets its oldest. */
+    int i = known_index(lo, addr);
+    if (i < 0 && lo->known_count < KR_LOCKOUT_KNOWN)
+        i = lo->known_count++;
+    else if (i < 0)
+        i = 0;
+    memmove(&lo->known[i], &lo->known[i + 1], (size_t)(lo->known_count - 1 - i) * sizeof *addr);
+    lo->known[lo->known_count - 1] = *addr;
 }

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "krach/faust.h"
+#include "krach/dsp_node.h"
 #include "krach/ir.h"
+#include "krach/limits.h"
 
 const char *kr_node_source_backend_name(kr_dsp_backend backend)
 {
@@ -108,4 +110,78 @@ kr_dsp_program *kr_node_source_build(kr_engine *engine, json_t *fields,
                                      engine->faust_cache, error);
     kr_ir_free(&ir);
     return p;
+}
+
+size_t kr_source_bytes(kr_engine *engine, const char *node, const char *target)
+{
+    size_t total = 0;
+    for (int i = 0; i < engine->node_count; i++) {
+        const kr_dsp_model *model = kr_dsp_node_model(engine->nodes[i]);
+        if (model && !(node && !strcmp(engine->nodes[i]->name, node)))
+            total += model->ir_bytes;
+    }
+    for (int i = 0; i < engine->sched.slot_count; i++) {
+        const kr_slot *slot = &engine->sched.slots[i];
+        if (!slot->stopping && !(target && !strcmp(slot->target, target)))
+            total += slot->source_bytes; /* a stopping one is gone within a cycle */
+    }
+    return total;
+}
+
+int kr_source_check(const char *what, size_t kept, size_t adding, kr_error *error)
+{
+    if (kept + adding <= KR_MAX_SOURCE_BYTES)
+        return 0;
+    kr_error_set(error, "limit", "%s would bring the synth IR and pattern sources the engine "
+                 "keeps to %zu bytes; the limit is %d (KR_MAX_SOURCE_BYTES, so that `state` "
+                 "stays readable): remove nodes or patterns, or use smaller tables",
+                 what, kept + adding, KR_MAX_SOURCE_BYTES);
+    return -1;
+}
+
+int kr_source_check_node(kr_engine *engine, const char *name, json_t *ir, kr_error *error)
+{
+    if (!ir)
+        return 0;
+    char what[KR_MAX_NAME + 32];
+    snprintf(what, sizeof what, "node '%s'", name);
+    return kr_source_check(what, kr_source_bytes(engine, name, NULL),
+                           json_dumpb(ir, NULL, 0, JSON_COMPACT), error);
+}
+
+/* Whether a node_set or node_remove of node `name` is among `commands`,
+ * from index `from` on. */
+static bool names_node(json_t *commands, size_t from, const char *name)
+{
+    for (size_t k = from; k < json_array_size(commands); k++) {
+        json_t *sub = json_array_get(commands, k);
+        const char *cmd = json_string_value(json_object_get(sub, "cmd"));
+        const char *other = json_string_value(json_object_get(sub, "name"));
+        if (cmd && other && !strcmp(other, name) &&
+            (!strcmp(cmd, "node_set") || !strcmp(cmd, "node_remove")))
+            return true;
+    }
+    return false;
+}
+
+int kr_source_check_batch(kr_engine *engine, json_t *commands, kr_error *error)
+{
+    size_t kept = 0, adding = 0;
+    for (int i = 0; i < engine->node_count; i++) {
+        const kr_dsp_model *model = kr_dsp_node_model(engine->nodes[i]);
+        if (model && !names_node(commands, 0, engine->nodes[i]->name))
+            kept += model->ir_bytes;
+    }
+    for (int i = 0; i < engine->sched.slot_count; i++)
+        if (!engine->sched.slots[i].stopping)
+            kept += engine->sched.slots[i].source_bytes;
+    for (size_t i = 0; i < json_array_size(commands); i++) {
+        json_t *sub = json_array_get(commands, i);
+        const char *cmd = json_string_value(json_object_get(sub, "cmd"));
+        const char *name = json_string_value(json_object_get(sub, "name"));
+        json_t *ir = json_object_get(sub, "ir");
+        if (cmd && name && ir && !strcmp(cmd, "node_set") && !names_node(commands, i + 1, name))
+            adding += json_dumpb(ir, NULL, 0, JSON_COMPACT);
+    }
+    return kr_source_check("the batch", kept, adding, error);
 }

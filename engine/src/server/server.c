@@ -27,9 +27,14 @@
 #define KR_LINES_PER_TURN 64
 #define KR_ROUNDS_PER_TURN 4
 /* A TCP client must authenticate this soon after connecting, and at most this
- * many may be waiting to, so strangers cannot take every client slot. */
+ * many may be waiting to, so strangers cannot take every client slot. When
+ * they are all taken, a newcomer evicts the one that has waited longest if it
+ * has waited at least KR_AUTH_GRACE: a client that sends `auth` right after
+ * connecting is always served before it could be evicted, so strangers that
+ * keep the waiting slots full cannot keep a client with the token out. */
 #define KR_AUTH_TIMEOUT   10.0
 #define KR_MAX_UNAUTH     8
+#define KR_AUTH_GRACE     1.0
 
 typedef struct client {
     int fd;
@@ -39,7 +44,9 @@ typedef struct client {
     kr_linebuf in;
     char *out;            /* replies not yet written */
     size_t out_len, out_cap, out_sent;
-    bool closing;         /* close once `out` is flushed */
+    size_t head_end;      /* end of the line being sent (in `out`), see queued_behind */
+    double out_moved;     /* when `out` last drained a byte or started filling */
+    bool closing;         /* close once `out` is flushed (KR_CLOSE_GRACE at most) */
     bool overflowed;      /* dropped for leaving KR_MAX_OUTBUF unread */
 } client;
 
@@ -187,8 +194,8 @@ static void drop_client(kr_server *server, int index)
     client *c = &server->clients[index];
     if (c->overflowed)
         kr_logf(server->engine->log, KR_LOG_WARN, "client dropped: it left more than %d MiB "
-                "of replies unread (a client must read what it asks for)",
-                KR_MAX_OUTBUF >> 20);
+                "of replies unread behind the one it was reading (a client must read what "
+                "it asks for)", KR_MAX_OUTBUF >> 20);
     close(c->fd);
     kr_linebuf_free(&c->in);
     free(c->out);
@@ -227,12 +234,59 @@ static void refuse(int fd, const char *code, const char *message)
     close(fd);
 }
 
+static bool waiting_for_auth(const client *c)
+{
+    return c->peer.needs_auth && !c->peer.authenticated;
+}
+
 static int unauthenticated_count(const kr_server *server)
 {
     int n = 0;
     for (int i = 0; i < server->client_count; i++)
-        n += server->clients[i].peer.needs_auth && !server->clients[i].peer.authenticated;
+        n += waiting_for_auth(&server->clients[i]);
     return n;
+}
+
+/* After an unauthenticated TCP client's request: a success forgets its
+ * address's failures; anything else (a refusal, an over-long line, no auth
+ * in time, an eviction: the connection is closed) counts one. */
+static void note_auth(kr_server *server, client *c)
+{
+    if (c->peer.authenticated) {
+        kr_lockout_success(&server->lockout, &c->addr);
+        return;
+    }
+    double lock = kr_lockout_fail(&server->lockout, &c->addr, kr_monotonic_seconds());
+    if (lock > 0.0)
+        kr_logf(server->engine->log, KR_LOG_WARN, "repeated failed TCP authentications: "
+                "that address is locked out for %.0f s", lock);
+}
+
+/* Makes room for a TCP newcomer: the client waiting longest for its auth, if
+ * it has waited KR_AUTH_GRACE, is told why and dropped (a failure of its
+ * address). Returns 0, or -1 when every waiting client is younger. */
+static int evict_waiting(kr_server *server, double now)
+{
+    int oldest = -1;
+    for (int i = 0; i < server->client_count; i++) {
+        const client *c = &server->clients[i];
+        if (waiting_for_auth(c) && now - c->connected_at >= KR_AUTH_GRACE &&
+            (oldest < 0 || c->connected_at < server->clients[oldest].connected_at))
+            oldest = i;
+    }
+    if (oldest < 0)
+        return -1;
+    client *c = &server->clients[oldest];
+    static const char line[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"unauthorized\","
+                               "\"message\":\"evicted: every slot for clients waiting to "
+                               "authenticate was taken and this one had waited longest; send "
+                               "auth right after connecting\"}}\n";
+    if (c->out_sent == c->out_len)
+        (void)!send(c->fd, line, sizeof line - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!c->closing)
+        note_auth(server, c);
+    drop_client(server, oldest);
+    return 0;
 }
 
 static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
@@ -254,6 +308,19 @@ static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
             refuse(fd, "locked_out", message);
             continue;
         }
+        double flood = needs_auth ? kr_lockout_global_remaining(&server->lockout, &addr, now)
+                                  : 0.0;
+        if (flood > 0.0) {
+            snprintf(message, sizeof message, "too many failed authentications from all "
+                     "addresses; an address that has not authenticated before may try again "
+                     "in %.1f s", flood);
+            refuse(fd, "locked_out", message);
+            continue;
+        }
+        bool crowded = server->client_count >= KR_MAX_CLIENTS ||
+                       unauthenticated_count(server) >= KR_MAX_UNAUTH;
+        if (needs_auth && crowded)
+            evict_waiting(server, now);
         if (server->client_count >= KR_MAX_CLIENTS) {
             snprintf(message, sizeof message, "the engine serves at most %d clients at once; "
                      "close one and retry", KR_MAX_CLIENTS);
@@ -280,6 +347,44 @@ static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
     }
 }
 
+/* Bytes queued behind the line the client is reading now (the first one not
+ * wholly sent). One reply of any size may be in flight: what the engine
+ * accepted (a `state`, a scene) can always be read back; the backlog behind
+ * it is what a client that does not read leaves to pile up. */
+static size_t queued_behind(client *c)
+{
+    if (c->out_sent >= c->out_len)
+        return 0;
+    if (c->head_end <= c->out_sent) {
+        const char *nl = memchr(c->out + c->out_sent, '\n', c->out_len - c->out_sent);
+        c->head_end = nl ? (size_t)(nl - c->out) + 1 : c->out_len;
+    }
+    return c->out_len - c->head_end;
+}
+
+/* Moves the unread bytes to the front once they are no more than the read
+ * ones (so the copying is paid for by the bytes already sent). */
+static void compact_out(client *c)
+{
+    size_t unread = c->out_len - c->out_sent;
+    if (c->out_sent == 0 || unread > c->out_sent)
+        return;
+    memmove(c->out, c->out + c->out_sent, unread);
+    c->head_end = c->head_end > c->out_sent ? c->head_end - c->out_sent : 0;
+    c->out_len = unread;
+    c->out_sent = 0;
+}
+
+/* Before auth a TCP client gets a few short lines at most; after it (and on
+ * the Unix socket) at most KR_MAX_OUTBUF may wait behind the line in flight. */
+static bool over_outbuf(client *c, size_t n)
+{
+    size_t unread = c->out_len - c->out_sent;
+    if (waiting_for_auth(c))
+        return unread + n > KR_MAX_PREAUTH_OUTBUF;
+    return unread > 0 && queued_behind(c) > KR_MAX_OUTBUF;
+}
+
 static void queue_reply(client *c, char *reply)
 {
     if (!reply) {
@@ -287,15 +392,18 @@ static void queue_reply(client *c, char *reply)
         return;
     }
     size_t n = strlen(reply);
-    if (c->out_len - c->out_sent + n > KR_MAX_OUTBUF) {
+    if (over_outbuf(c, n)) {
         c->closing = true; /* the client does not read its replies */
-        c->overflowed = true;
-        c->out_len = c->out_sent = 0;
+        c->overflowed = !waiting_for_auth(c);
+        c->out_len = c->out_sent = c->head_end = 0;
         free(reply);
         return;
     }
-    if (c->out_sent > 0 && c->out_sent == c->out_len)
-        c->out_len = c->out_sent = 0;
+    if (c->out_sent == c->out_len) {
+        c->out_len = c->out_sent = c->head_end = 0;
+        c->out_moved = kr_monotonic_seconds(); /* the grace counts from here */
+    }
+    compact_out(c);
     if (c->out_len + n > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap < c->out_len + n)
@@ -319,31 +427,22 @@ typedef struct line_ctx {
     client *c;
 } line_ctx;
 
-/* After an unauthenticated TCP client's request: a success forgets its
- * address's failures; a refusal (the connection is closed) counts one. */
-static void note_auth(kr_server *server, client *c)
-{
-    if (c->peer.authenticated) {
-        kr_lockout_success(&server->lockout, &c->addr);
-        return;
-    }
-    double lock = kr_lockout_fail(&server->lockout, &c->addr, kr_monotonic_seconds());
-    if (lock > 0.0)
-        kr_logf(server->engine->log, KR_LOG_WARN, "repeated failed TCP authentications: "
-                "that address is locked out for %.0f s", lock);
-}
-
 static int on_line(void *arg, const char *line, size_t len)
 {
     line_ctx *ctx = arg;
     client *c = ctx->c;
     if (!line) {
         queue_reply(c, kr_protocol_line_too_long());
-        return 0;
+        if (!waiting_for_auth(c))
+            return 0;
+        /* Before auth, a megabyte that is not a token is a failed auth. */
+        c->closing = true;
+        note_auth(ctx->server, c);
+        return 1;
     }
     if (len == 0)
         return 0; /* blank lines are allowed as keep-alives */
-    bool was_pending = c->peer.needs_auth && !c->peer.authenticated;
+    bool was_pending = waiting_for_auth(c);
     queue_reply(c, kr_protocol_handle(ctx->server->engine, &c->peer, line, len));
     /* Before auth, anything but the right token ends the connection. */
     if (c->peer.close_after_reply || (was_pending && !c->peer.authenticated))
@@ -403,6 +502,7 @@ static void expire_unauthenticated(kr_server *server, double now)
                              "is closed\"}}\n");
         queue_reply(c, reply);
         c->closing = true;
+        note_auth(server, c); /* holding a slot without a token is a failed try */
     }
 }
 
@@ -414,8 +514,22 @@ static bool write_client(client *c)
         if (n < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         c->out_sent += (size_t)n;
+        c->out_moved = kr_monotonic_seconds();
     }
     return !c->closing;
+}
+
+/* A closing client (it sent EOF, failed auth, asked to be closed…) whose
+ * output has not moved for KR_CLOSE_GRACE is closed with it unread: a client
+ * that never reads cannot keep a slot and its buffer by hanging up half-way. */
+static bool closing_stalled(kr_server *server, const client *c, double now)
+{
+    if (!c->closing || c->out_sent >= c->out_len || now - c->out_moved < KR_CLOSE_GRACE)
+        return false;
+    kr_logf(server->engine->log, KR_LOG_INFO, "client closed with %zu bytes of replies unread "
+            "(it stopped reading for %.0f s while hanging up)", c->out_len - c->out_sent,
+            KR_CLOSE_GRACE);
+    return true;
 }
 
 /* Event lines the engine queued go to every client that subscribed. */
@@ -497,7 +611,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
             else if (revents & (POLLHUP | POLLERR | POLLNVAL))
                 keep = false;
             if (keep && c->out_sent < c->out_len)
-                keep = write_client(c);
+                keep = write_client(c) && !closing_stalled(server, c, kr_monotonic_seconds());
             else if (keep && c->closing)
                 keep = false;
             if (!keep)

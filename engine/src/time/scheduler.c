@@ -469,6 +469,7 @@ int kr_scheduler_play(kr_engine *engine, kr_node *node, const char *control,
     snprintf(slot->target, sizeof slot->target, "%s", full);
     slot->pattern = pattern;
     slot->source = source;
+    slot->source_bytes = source ? strlen(source) : 0;
     slot->from_zero = from_zero;
     slot->has_signal = contains_signal(pattern);
     slot->start = boundary;
