@@ -465,6 +465,25 @@ def test_replacing_a_pattern_switches_exactly_at_the_boundary(kr: Session, tmp_p
     assert kr.request("transport")["patterns"][0]["start"] == "7"
 
 
+def test_transport_behind_quick_tempo_and_meter_changes_reports_the_cycle_of_the_audio(null_engine):
+    """A live change lands 20 ms ahead of the audio. After `tempo 999` then
+    `meter 1` sent at once, the audio position lies before both: `transport`
+    must report its cycle in the segment it is in (issue 12, D18: it extended
+    the second segment backwards and answered -33/800). Each pair of lines goes
+    in one write, so both changes land before the audio reaches them; the
+    reported cycle is never negative and never goes back."""
+    seen: list[F] = []
+    with null_engine.conn() as c:
+        for i in range(20):
+            c.send(b'{"cmd": "tempo", "bpm": 999}\n{"cmd": "meter", "beats": %d}\n'
+                   b'{"cmd": "transport"}\n' % (1 if i % 2 == 0 else 4))
+            replies = [c.reply() for _ in range(3)]
+            assert all(r.get("ok") for r in replies), replies
+            seen += [F(r["cycle"]) for r in replies]
+    assert min(seen) >= 0, seen
+    assert seen == sorted(seen), seen
+
+
 # ---- 9. real time on JACK ----------------------------------------------------------------------
 
 
