@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Jack
+from e2e_support import JACK_XRUN_MARGIN, Jack, JackReference, check_xruns_against_reference, tail
 from krach import signal as krs
 from krach.session import Session
 from timing_support import (
@@ -491,16 +491,18 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
     """The PortAudio backend on a JACK server (dummy driver, 2048-frame periods):
     hit() * 8 at 120 BPM for about 4 seconds after it starts. Every event is
     applied on the very sample it was due (the scheduler queues 100 ms ahead),
-    none late, none dropped, no xruns; the gate-ons are exactly 12 000 samples
-    apart from the cycle boundary the pattern started on."""
+    none late, none dropped, and no more xruns than an idle JACK client saw
+    over the same time (a busy machine makes jackd itself late: the engine is
+    judged, not its neighbours; docs/testing.md, "Dropouts"); the gate-ons are
+    exactly 12 000 samples apart from the cycle boundary the pattern started on."""
     engine = start_engine("--backend", "portaudio", "--audio-api", "JACK", "--record-events",
                           env=jack.env)
-    with Session(engine.client()) as kr:
+    with Session(engine.client()) as kr, JackReference(jack.name) as reference:
         kr.node("g", gate_probe, gain=1.0)
         kr.tempo = 120
         # xruns are counted from here: JACK may report some while a client
         # joins its graph, which says nothing about the engine.
-        xruns_before = kr.status()["xruns"]
+        xruns_before, seen_before = kr.status()["xruns"], reference.xruns
         reply = kr.request("play", target="g", pattern=(kr.hit() * 8).ir())
         first = int(F(reply["start"]) * 96_000)
         deadline = time.monotonic() + 15
@@ -509,13 +511,14 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
             time.sleep(0.1)
         events = applied(kr)
         status = kr.status()
+        seen = reference.xruns - seen_before
         kr.stop()
-    diag = f"\n{engine.diagnostics()}"
+    diag = f"\n--- jackd output ---\n{tail(jack.out_path)}\n{engine.diagnostics()}"
     assert status["backend"] == "portaudio", status
     late = [e for e in events if e["due"] != e["applied"]]
     assert not late, f"{len(late)} of {len(events)} events applied off their sample: {late[:5]}{diag}"
     assert status["late_events"] == 0 and status["dropped_events"] == 0, status
-    assert status["xruns"] == xruns_before, f"{status['xruns'] - xruns_before} xruns{diag}"
+    check_xruns_against_reference(status["xruns"] - xruns_before, seen, JACK_XRUN_MARGIN, diag)
     ons, offs = gate_times(events, reply["tag"])
     assert len(ons) >= 4 * 4, f"only {len(ons)} notes in 4 s (4 per second)"
     assert ons == [first + 12_000 * k for k in range(len(ons))], first_difference(
