@@ -280,6 +280,19 @@ static void test_limits(void)
     CHECK(kr_mini_parse(deep, &e) == NULL);
     CHECK_STR_CONTAINS(e.message, "nesting deeper than 64");
 
+    /* patterned euclid arguments nest through '(' (the parser recurses) */
+    char nested[2000] = "a";
+    for (int i = 0; i < 300; i++)
+        strcat(nested, "(<3 5>");
+    e.code = NULL;
+    CHECK(kr_mini_parse(nested, &e) == NULL);
+    CHECK_STR_CONTAINS(e.message, "nesting deeper than 64");
+    /* every combination of the argument values costs a copy of the step */
+    e.code = NULL;
+    CHECK(kr_mini_parse("[a b c d e f g h i j]*8(<1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16>,"
+                        "<16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31>)", &e) == NULL);
+    CHECK_STR_CONTAINS(e.message, "too many steps");
+
     /* 64 brackets are fine */
     char ok[200] = "";
     for (int i = 0; i < 64; i++)

@@ -546,6 +546,27 @@ static void test_node_names(kr_engine *e)
         snprintf(line, sizeof line, "{\"cmd\": \"tone_add\", \"name\": \"%s\"}", controls[i]);
         expect_error(e, line, "bad_value", "may not contain control characters");
     }
+    /* '/' parts a group from its members: no empty part (issue 12, D18:
+     * "/" and "a/" were accepted, then `mute ""` muted "/"). Every command
+     * that takes a node name says so, a batch's node_set too. */
+    static const char *const empty_parts[] = {"/", "a/", "/a", "a//b", "//", "drums/kick/"};
+    for (size_t i = 0; i < sizeof empty_parts / sizeof empty_parts[0]; i++) {
+        snprintf(line, sizeof line, "{\"cmd\": \"tone_add\", \"name\": \"%s\"}", empty_parts[i]);
+        expect_error(e, line, "bad_value", "has an empty part");
+        snprintf(line, sizeof line, "{\"cmd\": \"input_add\", \"name\": \"%s\"}", empty_parts[i]);
+        expect_error(e, line, "bad_value", "may not start or end with '/' or contain '//'");
+        snprintf(line, sizeof line,
+                 "{\"cmd\": \"batch\", \"commands\": [{\"cmd\": \"node_set\", \"name\": \"%s\", "
+                 "\"faust\": \"process = 0;\"}]}", empty_parts[i]);
+        expect_error(e, line, "bad_value", "has an empty part");
+    }
+    expect_error(e, "{\"cmd\": \"mute\", \"name\": \"\"}", "unknown_node", "");
+    /* A scene name is not a node name: its own message, and '/' is fine. */
+    expect_error(e, "{\"cmd\": \"scene_save\", \"name\": \"\"}", "bad_value",
+                 "a scene name must have 1 to 63 bytes, this one has 0");
+    expect_error(e, "{\"cmd\": \"scene_get\", \"name\": \"x\\ny\"}", "bad_value",
+                 "a scene name may not contain control characters");
+    expect_ok(e, "{\"cmd\": \"scene_save\", \"name\": \"verse/2\"}");
     /* Spaces and punctuation are fine. */
     expect_ok(e, "{\"cmd\": \"tone_add\", \"name\": \" a b.c-d/e \"}");
     CHECK(node_count(e) == 3);

@@ -104,8 +104,59 @@ static void test_automation_shapes(void)
     CHECK_NEAR(kr_automation_value(&a, 0.5), 1100, 1e-9);
 }
 
+/* Live changes land ahead of the audio (the scheduling margin): after
+ * `tempo 999` then `meter 1`, the audio position, still before both, lies in
+ * the first segment — not in the second extended backwards (issue 12, D18:
+ * `transport` answered cycle -33/800). */
+static void test_audio_behind_two_changes_stays_in_the_first_segment(void)
+{
+    bool overflow = false;
+    for (int same = 0; same < 2; same++) {
+        kr_transport t;
+        kr_transport_init(&t, 48000, kr_rat_int(120), 4, &overflow); /* 96000 samples per cycle */
+        CHECK(kr_transport_change(&t, 960, kr_rat_int(999), 4, &overflow) == 0);
+        CHECK(kr_transport_change(&t, same ? 960 : 1200, kr_rat_int(999), 1, &overflow) == 0);
+        CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 485, &overflow), rat(485, 96000)));
+        CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 959, &overflow), rat(959, 96000)));
+        CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 960, &overflow), rat(960, 96000)));
+        CHECK(kr_transport_sample_at(&t, rat(485, 96000), &overflow) == 485);
+        if (!same) /* 999 bpm, 4 beats: 11520000/999 samples per cycle */
+            CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 1200, &overflow),
+                            rat(960 * 120 + 240 * 999, 11520000)));
+        CHECK(t.npast == 1 + !same);
+        CHECK(!overflow);
+    }
+}
+
+/* Segments the audio has passed are forgotten; while KR_TRANSPORT_PAST are
+ * still ahead of it, a further change is refused and changes nothing. */
+static void test_past_segments_are_bounded(void)
+{
+    bool overflow = false;
+    kr_transport t;
+    kr_transport_init(&t, 48000, kr_rat_int(120), 4, &overflow);
+    for (int i = 1; i <= KR_TRANSPORT_PAST; i++)
+        CHECK(kr_transport_change(&t, 100 * i, kr_rat_int(120 + i), 4, &overflow) == 0);
+    CHECK(t.npast == KR_TRANSPORT_PAST);
+    kr_rat before = kr_transport_cycle_at(&t, 50, &overflow);
+    CHECK(kr_transport_full(&t, 100000));
+    CHECK(kr_transport_change(&t, 100000, kr_rat_int(60), 3, &overflow) == -1);
+    CHECK(t.current.start_sample == 100 * KR_TRANSPORT_PAST && t.current.meter == 4);
+    CHECK(!kr_transport_full(&t, 100 * KR_TRANSPORT_PAST)); /* a replacement needs no room */
+    CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 50, &overflow), before));
+    kr_transport_forget_before(&t, 250); /* the audio is at 250: segments from 200 on stay */
+    CHECK(t.npast == KR_TRANSPORT_PAST - 2 && t.past[0].start_sample == 200);
+    kr_rat at_250 = kr_transport_cycle_at(&t, 250, &overflow);
+    CHECK(kr_transport_change(&t, 100000, kr_rat_int(60), 3, &overflow) == 0);
+    CHECK(kr_rat_eq(kr_transport_cycle_at(&t, 250, &overflow), at_250));
+    kr_transport_forget_before(&t, 200000);
+    CHECK(t.npast == 0 && !overflow);
+}
+
 int main(void)
 {
+    test_audio_behind_two_changes_stays_in_the_first_segment();
+    test_past_segments_are_bounded();
     test_128_bpm_beats_are_22500_samples();
     test_events_sound_at_the_first_sample_at_or_after_their_time();
     test_tempo_changes_do_not_drift();

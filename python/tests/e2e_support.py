@@ -8,6 +8,7 @@ and the analysis functions read what the engine wrote to disk.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -361,6 +363,141 @@ class Jack:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+
+# ---- a reference JACK client ------------------------------------------------------
+
+# On a busy machine jackd (not real-time, dummy driver) misses deadlines
+# whatever its clients do, and JACK tells every client of every xrun. What the
+# engine counts is therefore judged against what an idle client of the same
+# server is told over the same interval: `JackReference` is such a client, in
+# the test process through libjack (no process callback, so it never takes part
+# in the audio cycle itself; it only hears the server's xrun notifications).
+# A JACK test allows the engine JACK_XRUN_MARGIN more xruns than the reference:
+# the engine counts an xrun in its own callback, so one notification that
+# arrives between the reference's and the engine's readings may count for one
+# side only.
+JACK_XRUN_MARGIN = 1
+
+_XRUN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+class JackReference:
+    """An idle JACK client on the server `server` that counts the xruns it is told of."""
+
+    def __init__(self, server: str, name: str = "krach-reference") -> None:
+        self._jack = ctypes.CDLL("libjack.so.0")
+        self._jack.jack_client_open.restype = ctypes.c_void_p
+        self._jack.jack_set_xrun_callback.argtypes = [ctypes.c_void_p, _XRUN_CALLBACK, ctypes.c_void_p]
+        self._jack.jack_activate.argtypes = [ctypes.c_void_p]
+        self._jack.jack_deactivate.argtypes = [ctypes.c_void_p]
+        self._jack.jack_client_close.argtypes = [ctypes.c_void_p]
+        self._jack.jack_last_frame_time.argtypes = [ctypes.c_void_p]
+        self._jack.jack_last_frame_time.restype = ctypes.c_uint32
+        self._xruns = 0
+        self._callback = _XRUN_CALLBACK(self._on_xrun)  # kept alive as long as the client
+        status = ctypes.c_int(0)
+        no_start_server, server_name = 0x01, 0x04
+        self._client = self._jack.jack_client_open(name.encode(), no_start_server | server_name,
+                                                   ctypes.byref(status), server.encode())
+        if not self._client:
+            raise AssertionError(f"the reference JACK client could not open (status {status.value:#x})")
+        if (self._jack.jack_set_xrun_callback(self._client, self._callback, None) != 0
+                or self._jack.jack_activate(self._client) != 0):
+            self.close()
+            raise AssertionError("the reference JACK client could not start")
+
+    def _on_xrun(self, _arg: int | None) -> int:
+        self._xruns += 1
+        return 0
+
+    @property
+    def xruns(self) -> int:
+        """The xruns the server reported to this client since it opened."""
+        return self._xruns
+
+    def frames(self) -> int:
+        """The server's frame counter at the start of its current cycle
+        (`jack_last_frame_time`): how far JACK's own clock got."""
+        return int(self._jack.jack_last_frame_time(self._client))
+
+    def close(self) -> None:
+        if self._client:
+            self._jack.jack_deactivate(self._client)
+            self._jack.jack_client_close(self._client)
+            self._client = None
+
+    def __enter__(self) -> JackReference:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_xruns_against_reference(engine_xruns: int, reference_xruns: int, margin: int,
+                                  diag: str = "") -> None:
+    """The engine's xruns over an interval are the machine's, not its own: no more
+    than what the reference saw over the same interval, plus `margin`."""
+    assert engine_xruns <= reference_xruns + margin, (
+        f"{engine_xruns} xruns in the engine, {reference_xruns} in the idle reference over the "
+        f"same interval (allowed: {margin} more){diag}")
+
+
+# The null backend's reference: a process whose thread keeps the null clock's
+# schedule (sleep to the next block's deadline; when it wakes more than a block
+# late, an xrun, and the schedule resumes from now, dropping the time it lost;
+# see engine/src/io/null.c) with no work at all. What it counts is the
+# machine's stalls, and the time they cost the clock.
+_NULL_REFERENCE = r"""
+import select, sys, time
+block = float(sys.argv[1])
+stalls, lost = 0, 0.0
+deadline = time.monotonic()
+print("ready", flush=True)
+while True:
+    if select.select([sys.stdin], [], [], 0)[0]:
+        if sys.stdin.readline().strip() != "read":
+            break
+        print(stalls, lost, flush=True)
+    deadline += block
+    now = time.monotonic()
+    if now - deadline > block:
+        stalls += 1
+        lost += now - deadline
+        deadline = now
+        continue
+    time.sleep(max(0.0, deadline - now))
+"""
+NULL_XRUN_MARGIN = 2
+
+
+class NullReference:
+    """Stalls the null clock's schedule meets on this machine, read while it runs."""
+
+    def __init__(self, block_frames: int = 256, sample_rate: int = SAMPLE_RATE) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _NULL_REFERENCE, repr(block_frames / sample_rate)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def read(self) -> tuple[int, float]:
+        """(stalls, seconds lost to them) since the start."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("read\n")
+        self.proc.stdin.flush()
+        stalls, lost = self.proc.stdout.readline().split()
+        return int(stalls), float(lost)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.communicate("stop\n", timeout=10)
+
+    def __enter__(self) -> NullReference:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # ---- sound analysis -----------------------------------------------------------

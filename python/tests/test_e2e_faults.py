@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from e2e_support import Conn, Engine, error_of
+from e2e_support import JACK_XRUN_MARGIN, Conn, Engine, JackReference, check_xruns_against_reference, error_of
 from krach import signal as krs
 
 LATENCY_BOUND = 0.25  # seconds; a stall shows up as seconds, a busy loop turn as ms
@@ -243,19 +243,28 @@ def test_overload_is_reported_and_recovered_from(jack, start_engine):
     with kr.batch():
         for name in names:
             kr.remove(name)
-    calm = _events_of(watcher, "overload_over", 10.0)
+    # overload_over needs 3 s without a dropout; on a busy machine jackd itself
+    # may still drop out for a while (reported as "audio dropout"), so the wait
+    # is a generous hang guard, and the rate limit is checked against it.
+    calm_from = time.monotonic()
+    calm = _events_of(watcher, "overload_over", 30.0)
+    calm_for = time.monotonic() - calm_from
     reports = [e for e in calm if e["event"] == "overload"]
-    assert len(reports) <= 3, reports
+    assert len(reports) <= 1 + calm_for / 2.0, (calm_for, reports)
     assert calm and calm[-1]["event"] == "overload_over" and "back to normal" in calm[-1]["message"]
     # The REPL's session saw them too, one line each (read between requests or by poll()).
     assert kr.client.poll()
     assert any("audio overload" in line for line in shown) and shown[-1].startswith("audio load back")
-    # Recovered: no more xruns, and every event lands on its sample again.
+    # Recovered: no more xruns than an idle JACK client saw meanwhile (a busy
+    # machine makes jackd itself late), and every event lands on its sample again.
     engine.ask(cmd="applied_events")
-    before = engine.status()
-    time.sleep(3.0)
-    after = engine.status()
-    assert after["xruns"] == before["xruns"], f"{after['xruns'] - before['xruns']} xruns after recovery"
+    with JackReference(jack.name) as reference:
+        before = engine.status()
+        time.sleep(3.0)
+        after = engine.status()
+        seen = reference.xruns
+    check_xruns_against_reference(after["xruns"] - before["xruns"], seen, JACK_XRUN_MARGIN,
+                                  " after recovery")
     assert after["cpu_load"] < 0.5
     _check_timing(engine, 3.0)
     watcher.close()

@@ -8,13 +8,27 @@ rate) and run without dropouts.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from e2e_support import SAMPLE_RATE, Engine, Jack, child_env, run_engine_to_exit, tail
+from e2e_support import (
+    JACK_PERIOD,
+    JACK_XRUN_MARGIN,
+    NULL_XRUN_MARGIN,
+    SAMPLE_RATE,
+    Engine,
+    Jack,
+    JackReference,
+    NullReference,
+    check_xruns_against_reference,
+    child_env,
+    run_engine_to_exit,
+    tail,
+)
 
 RATE_TOLERANCE = 0.10
 
@@ -31,23 +45,31 @@ def measure(engine: Engine, seconds: float) -> tuple[dict, dict, float]:
 
 
 def test_null_backend_keeps_time_without_xruns(start_engine):
-    engine = start_engine("--backend", "null")
-    with engine.conn() as c:
-        # Something to compute: the audio thread really renders while it runs.
-        assert c.ask(cmd="tone_add", name="a", freq=440, gain=0.2)["ok"]
-        assert c.ask(cmd="tone_add", name="b", freq=660, gain=0.2)["ok"]
-    first, second, wall = measure(engine, 2.0)
+    """The null clock keeps pace with the wall clock without dropouts. It is not
+    real-time scheduled, so on a shared, loaded machine the OS stalls it now
+    and then (a wake-up more than a block late counts as an xrun, and the time
+    lost is skipped): both are judged against a reference thread keeping the
+    same schedule with no work, over the same interval (docs/testing.md,
+    "Dropouts"). A systematic problem (a slow audio path, a clock that drifts)
+    shows up as many more xruns, or frames missing beyond the stalls."""
+    with NullReference() as reference:
+        engine = start_engine("--backend", "null")
+        with engine.conn() as c:
+            # Something to compute: the audio thread really renders while it runs.
+            assert c.ask(cmd="tone_add", name="a", freq=440, gain=0.2)["ok"]
+            assert c.ask(cmd="tone_add", name="b", freq=660, gain=0.2)["ok"]
+        stalls_before, lost_before = reference.read()
+        first, second, wall = measure(engine, 2.0)
+        stalls, lost = reference.read()
+    stalls, lost = stalls - stalls_before, lost - lost_before
     assert second["backend"] == "null" and second["device"] == "none"
-    rate = (second["frames"] - first["frames"]) / wall
-    assert abs(rate - SAMPLE_RATE) <= RATE_TOLERANCE * SAMPLE_RATE, f"{rate:.0f} frames/s"
-    # Over the whole run as well: frames / uptime is the sample rate.
-    assert second["frames"] / second["uptime"] == pytest.approx(SAMPLE_RATE, rel=RATE_TOLERANCE)
-    # The null clock counts an xrun only when its thread wakes more than a whole
-    # block (5.3 ms) late. Its work per block is tiny, but this thread is not
-    # real-time scheduled, so on a shared, loaded test machine the OS may stall
-    # it once in a while. Allow two such stalls in ~2 s; a systematic problem
-    # (a slow audio path, a clock that drifts) shows up as many.
-    assert second["xruns"] <= 2, f"{second['xruns']} xruns in {second['uptime']:.1f} s"
+    # Never faster than the wall clock; slower by no more than what the
+    # reference lost to stalls (each skips the time it lost), within tolerance.
+    frames = second["frames"] - first["frames"]
+    low, high = (wall - lost) * (1 - RATE_TOLERANCE), wall * (1 + RATE_TOLERANCE)
+    assert low * SAMPLE_RATE <= frames <= high * SAMPLE_RATE, \
+        f"{frames / wall:.0f} frames/s ({lost:.3f} s of {wall:.3f} s lost to stalls by the reference)"
+    check_xruns_against_reference(second["xruns"] - first["xruns"], stalls, NULL_XRUN_MARGIN)
     assert 0.0 <= second["cpu_load"] <= 1.0
     assert second["nonfinite"] == 0
 
@@ -91,18 +113,27 @@ def test_portaudio_on_jack_keeps_time_without_xruns(jack: Jack, start_engine):
     assert "backend=portaudio" in engine.ready_line
     with engine.conn() as c:
         assert c.ask(cmd="tone_add", name="a", freq=440, gain=0.2)["ok"]
-    first, second, wall = measure(engine, 5.0)
+    with JackReference(jack.name) as reference:
+        seen_before, server_before = reference.xruns, reference.frames()
+        first, second, wall = measure(engine, 5.0)
+        seen, server = reference.xruns - seen_before, reference.frames() - server_before
     diag = f"\n--- jackd output ---\n{tail(jack.out_path)}\n{engine.diagnostics()}"
     assert second["backend"] == "portaudio", second
     assert second["device"] not in ("", "none"), second
     assert "fallback_reason" not in second
     assert "JACK" in engine.log_path.read_text(), diag
-    rate = (second["frames"] - first["frames"]) / wall
-    assert abs(rate - SAMPLE_RATE) <= RATE_TOLERANCE * SAMPLE_RATE, f"{rate:.0f} frames/s{diag}"
-    assert second["frames"] / second["uptime"] == pytest.approx(SAMPLE_RATE, rel=RATE_TOLERANCE)
-    # Counted from the first reading on: JACK may report one while a new
-    # client joins its graph, which says nothing about the engine.
-    assert second["xruns"] == first["xruns"], f"{second['xruns'] - first['xruns']} xruns{diag}"
+    # The engine's clock is JACK's: over the interval its frames follow the
+    # server's frame counter (which a stalled jackd holds back, whatever the
+    # engine does), within a tolerance and the two periods of reading skew.
+    frames = second["frames"] - first["frames"]
+    assert abs(frames - server) <= RATE_TOLERANCE * server + 2 * JACK_PERIOD, \
+        f"{frames} engine frames while JACK's clock advanced {server} in {wall:.2f} s{diag}"
+    assert server >= (1 - RATE_TOLERANCE) * SAMPLE_RATE * wall or seen > 0, \
+        f"JACK's clock advanced {server} frames in {wall:.2f} s without an xrun{diag}"
+    # Counted from the first reading on (JACK may report one while a new client
+    # joins its graph), and judged against what JACK told an idle client over
+    # the same interval: a busy machine makes jackd itself late.
+    check_xruns_against_reference(second["xruns"] - first["xruns"], seen, JACK_XRUN_MARGIN, diag)
     assert second["nonfinite"] == 0
 
     # The engine is a JACK client with two output ports wired to the (dummy)
@@ -120,6 +151,33 @@ def test_portaudio_on_jack_keeps_time_without_xruns(jack: Jack, start_engine):
     assert all(port.startswith("system:") for port in jack.connections()), \
         "the engine's ports are gone once it stopped"
     assert jack.stop() == 0, tail(jack.out_path)
+
+
+def test_a_jack_dropout_counts_as_one_xrun(jack: Jack, start_engine):
+    """jackd stopped three times for 0.2 s misses its deadlines: JACK tells every
+    client of each xrun. The engine counts each once, as the idle reference
+    does, although PortAudio flags every one of the 8 blocks it makes of a
+    2048-frame period (issue 12, E20: one dropout read as "8 xruns")."""
+    engine = start_engine("--backend", "portaudio", "--audio-api", "JACK", env=jack.env)
+    with engine.conn() as c:
+        assert c.ask(cmd="tone_add", name="a", freq=440, gain=0.2)["ok"]
+    assert jack.proc is not None
+    with JackReference(jack.name) as reference:
+        time.sleep(0.5)
+        before, seen_before = engine.status()["xruns"], reference.xruns
+        for _ in range(3):
+            jack.proc.send_signal(signal.SIGSTOP)
+            try:
+                time.sleep(0.2)
+            finally:
+                jack.proc.send_signal(signal.SIGCONT)
+            time.sleep(0.5)
+        after, seen = engine.status()["xruns"], reference.xruns
+    counted, seen = after - before, seen - seen_before
+    diag = f"\n--- jackd output ---\n{tail(jack.out_path)}\n{engine.diagnostics()}"
+    assert seen >= 3, f"the reference saw {seen} xruns for 3 stalls of jackd{diag}"
+    assert counted >= 3, f"the engine counted {counted} xruns for 3 stalls of jackd{diag}"
+    check_xruns_against_reference(counted, seen, JACK_XRUN_MARGIN, diag)
 
 
 def test_engine_stops_after_the_jack_server_went_away(jack: Jack, start_engine):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Jack
+from e2e_support import JACK_XRUN_MARGIN, Jack, JackReference, check_xruns_against_reference, tail
 from krach import signal as krs
 from krach.session import Session
 from timing_support import (
@@ -465,6 +465,25 @@ def test_replacing_a_pattern_switches_exactly_at_the_boundary(kr: Session, tmp_p
     assert kr.request("transport")["patterns"][0]["start"] == "7"
 
 
+def test_transport_behind_quick_tempo_and_meter_changes_reports_the_cycle_of_the_audio(null_engine):
+    """A live change lands 20 ms ahead of the audio. After `tempo 999` then
+    `meter 1` sent at once, the audio position lies before both: `transport`
+    must report its cycle in the segment it is in (issue 12, D18: it extended
+    the second segment backwards and answered -33/800). Each pair of lines goes
+    in one write, so both changes land before the audio reaches them; the
+    reported cycle is never negative and never goes back."""
+    seen: list[F] = []
+    with null_engine.conn() as c:
+        for i in range(20):
+            c.send(b'{"cmd": "tempo", "bpm": 999}\n{"cmd": "meter", "beats": %d}\n'
+                   b'{"cmd": "transport"}\n' % (1 if i % 2 == 0 else 4))
+            replies = [c.reply() for _ in range(3)]
+            assert all(r.get("ok") for r in replies), replies
+            seen += [F(r["cycle"]) for r in replies]
+    assert min(seen) >= 0, seen
+    assert seen == sorted(seen), seen
+
+
 # ---- 9. real time on JACK ----------------------------------------------------------------------
 
 
@@ -472,16 +491,18 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
     """The PortAudio backend on a JACK server (dummy driver, 2048-frame periods):
     hit() * 8 at 120 BPM for about 4 seconds after it starts. Every event is
     applied on the very sample it was due (the scheduler queues 100 ms ahead),
-    none late, none dropped, no xruns; the gate-ons are exactly 12 000 samples
-    apart from the cycle boundary the pattern started on."""
+    none late, none dropped, and no more xruns than an idle JACK client saw
+    over the same time (a busy machine makes jackd itself late: the engine is
+    judged, not its neighbours; docs/testing.md, "Dropouts"); the gate-ons are
+    exactly 12 000 samples apart from the cycle boundary the pattern started on."""
     engine = start_engine("--backend", "portaudio", "--audio-api", "JACK", "--record-events",
                           env=jack.env)
-    with Session(engine.client()) as kr:
+    with Session(engine.client()) as kr, JackReference(jack.name) as reference:
         kr.node("g", gate_probe, gain=1.0)
         kr.tempo = 120
         # xruns are counted from here: JACK may report some while a client
         # joins its graph, which says nothing about the engine.
-        xruns_before = kr.status()["xruns"]
+        xruns_before, seen_before = kr.status()["xruns"], reference.xruns
         reply = kr.request("play", target="g", pattern=(kr.hit() * 8).ir())
         first = int(F(reply["start"]) * 96_000)
         deadline = time.monotonic() + 15
@@ -490,13 +511,14 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
             time.sleep(0.1)
         events = applied(kr)
         status = kr.status()
+        seen = reference.xruns - seen_before
         kr.stop()
-    diag = f"\n{engine.diagnostics()}"
+    diag = f"\n--- jackd output ---\n{tail(jack.out_path)}\n{engine.diagnostics()}"
     assert status["backend"] == "portaudio", status
     late = [e for e in events if e["due"] != e["applied"]]
     assert not late, f"{len(late)} of {len(events)} events applied off their sample: {late[:5]}{diag}"
     assert status["late_events"] == 0 and status["dropped_events"] == 0, status
-    assert status["xruns"] == xruns_before, f"{status['xruns'] - xruns_before} xruns{diag}"
+    check_xruns_against_reference(status["xruns"] - xruns_before, seen, JACK_XRUN_MARGIN, diag)
     ons, offs = gate_times(events, reply["tag"])
     assert len(ons) >= 4 * 4, f"only {len(ons)} notes in 4 s (4 per second)"
     assert ons == [first + 12_000 * k for k in range(len(ons))], first_difference(

@@ -45,6 +45,8 @@ struct kr_node {
     float gain;                     /* audio thread: current, smoothed */
     float gain_target;              /* audio thread: where gain is heading */
     float audible, audible_target;  /* audio thread: 1, or 0 when muted (smoothed) */
+    bool sounded;                   /* audio thread: has run a block; before, gain and
+                                       audible take their targets at once (graph.c) */
     float *post;                    /* KR_MAX_BLOCK frames: the mono post-fader output */
     atomic_int input_count;         /* audio inputs with buffers (grows; release/acquire) */
     float *in[KR_MAX_NODE_INPUTS];  /* KR_MAX_BLOCK frames each: what routes feed in */

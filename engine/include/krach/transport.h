@@ -14,7 +14,13 @@
  * any practical tempo) so that denominators stay bounded.
  *
  * An event at cycle c sounds at the first sample at or after its exact time:
- * ceil(sample(c)). Server thread only. */
+ * ceil(sample(c)). Server thread only.
+ *
+ * Live changes land ahead of the audio (the scheduling margin), so the audio
+ * position can lie several changes back: every earlier segment that may still
+ * be asked about is kept (`past`), until kr_transport_forget_before says the
+ * audio has moved past it. A change at the start sample of the current
+ * segment replaces it (that segment never sounded). */
 #ifndef KRACH_TRANSPORT_H
 #define KRACH_TRANSPORT_H
 
@@ -31,21 +37,29 @@ typedef struct kr_tempo_segment {
     kr_rat samples_per_cycle; /* 60 · meter · rate / bpm */
 } kr_tempo_segment;
 
+#define KR_TRANSPORT_PAST 64 /* earlier segments kept for samples behind a change */
+
 typedef struct kr_transport {
     int64_t sample_rate;
-    kr_tempo_segment current; /* the segment in force from its start on */
-    kr_tempo_segment previous;/* the one before (queries just behind a change) */
-    bool has_previous;
-    int changes;              /* how many segments have been started */
+    kr_tempo_segment current;  /* the segment in force from its start on */
+    kr_tempo_segment past[KR_TRANSPORT_PAST]; /* the ones before, oldest first */
+    int npast;
+    int changes;               /* how many segments have been started */
 } kr_transport;
 
 /* Starts at sample 0, cycle 0. Returns -1 (with *overflow) on a bad rate. */
 void kr_transport_init(kr_transport *t, int64_t sample_rate, kr_rat bpm, int meter,
                        bool *overflow);
 
-/* A new tempo and/or meter from `at_sample` on (≥ the current segment's start). */
-void kr_transport_change(kr_transport *t, int64_t at_sample, kr_rat bpm, int meter,
-                         bool *overflow);
+/* A new tempo and/or meter from `at_sample` on (≥ the current segment's start).
+ * Returns 0, or -1 with nothing changed when KR_TRANSPORT_PAST earlier
+ * segments are still in use (kr_transport_full). */
+int kr_transport_change(kr_transport *t, int64_t at_sample, kr_rat bpm, int meter, bool *overflow);
+/* Whether a change at `at_sample` would be refused for want of room. */
+bool kr_transport_full(const kr_transport *t, int64_t at_sample);
+/* Forgets the earlier segments that end at or before `sample`: nothing before
+ * it will be asked about again (the caller passes the audio position). */
+void kr_transport_forget_before(kr_transport *t, int64_t sample);
 
 /* The exact cycle position of a sample (for the segment it falls in). */
 kr_rat kr_transport_cycle_at(const kr_transport *t, int64_t sample, bool *overflow);

@@ -121,6 +121,14 @@ void kr_graph_process(kr_graph *graph, float *mix, unsigned frames, int channels
     for (int n = 0; n < graph->count; n++) {
         kr_node *node = graph->nodes[n];
         run_isolated(node, frames, rt);
+        if (!node->sounded) {
+            /* Nothing of it was heard yet: what was set before time advanced
+             * (a solo, a mute, a gain) holds from its first sample, as the
+             * patterns starting there do. Smoothing is for changes in play. */
+            node->gain = node->gain_target;
+            node->audible = node->audible_target;
+            node->sounded = true;
+        }
         const float *left = node->out[0];
         const float *right = node->out[node->outputs > 1 ? 1 : 0];
         float gain = node->gain, audible = node->audible;

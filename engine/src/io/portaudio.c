@@ -11,16 +11,23 @@
 typedef struct pa_output {
     PaStream *stream;
     kr_rt *rt;
+    double xrun_buffer_time; /* audio thread: currentTime of the last host buffer counted */
 } pa_output;
 
 static int pa_callback(const void *input, void *output, unsigned long frames,
                        const PaStreamCallbackTimeInfo *time_info,
                        PaStreamCallbackFlags status, void *user)
 {
-    (void)time_info;
     pa_output *pa = user;
-    if (status & (paOutputUnderflow | paOutputOverflow | paInputOverflow))
-        kr_rt_count_xrun(pa->rt);
+    /* PortAudio splits a host buffer into several of our blocks (a 2048-frame
+     * JACK period is 8 calls) and flags each of them: one dropout is counted
+     * once, on the first call of its host buffer (they share currentTime). */
+    if (status & (paOutputUnderflow | paOutputOverflow | paInputOverflow)) {
+        double now = time_info ? time_info->currentTime : -1.0;
+        if (!time_info || now != pa->xrun_buffer_time)
+            kr_rt_count_xrun(pa->rt);
+        pa->xrun_buffer_time = now;
+    }
     pa->rt->input = input; /* interleaved, rt->input_channels wide, or NULL */
     kr_rt_process(pa->rt, output, frames);
     pa->rt->input = NULL;
@@ -116,6 +123,7 @@ int kr_portaudio_start(kr_backend *backend, const kr_backend_options *options, k
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    pa->xrun_buffer_time = -1.0; /* PortAudio's stream time starts at 0 */
     pa->rt = rt;
     /* Input from the same device when it has some and inputs were asked for
      * (JACK's "system" has both; a plain output device has none). */

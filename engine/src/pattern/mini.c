@@ -225,43 +225,75 @@ static mn_op *add_op(mn_parser *p, mn_step *s, mn_op_kind kind, size_t at)
     return op;
 }
 
-/* One euclid argument: a whole number. */
-static int euclid_arg(mn_parser *p, size_t open_at, int *out)
+static int parse_step(mn_parser *p, mn_step *s);
+
+/* A euclid argument as written is plain when it is a bare word (a number). */
+static bool euclid_plain(const mn_step *s) { return s->slice->kind == MN_WORD && s->nops == 0; }
+
+/* One euclid argument: as in Strudel's grammar, a step (a slice with its
+ * operators) — a whole number, or a pattern of them (`<3 5>`, `[3 5]`, `3?`),
+ * whose values the builder reads. A plain number is checked here. */
+static int euclid_arg(mn_parser *p, size_t open_at, mn_step *out)
 {
     skip_ws(p);
     int c = peek(p);
     if (c < 0)
         return mn_fail(p, open_at, "unclosed '(' opened at column %d", mn_column(p, open_at)), -1;
-    if (c == '[' || c == '<' || c == '{')
-        return mn_fail(p, p->pos, "patterned euclid arguments are not supported (column %d)",
+    if (c == ',' || c == ')')
+        return mn_fail(p, p->pos, "euclid needs a number before '%c' at column %d", c,
                        mn_column(p, p->pos)), -1;
-    if (!is_step_char(p, p->pos)) {
-        if (c == ',' || c == ')')
-            return mn_fail(p, p->pos, "euclid needs a number before '%c' at column %d", c,
-                           mn_column(p, p->pos)), -1;
-        char what[16];
-        describe_char(p, p->pos, what, sizeof what);
-        return mn_fail(p, p->pos, "unknown character %s at column %d", what, mn_column(p, p->pos)), -1;
+    if (parse_step(p, out) < 0)
+        return -1;
+    if (euclid_plain(out)) {
+        const mn_node *w = out->slice;
+        kr_rat r;
+        if (mn_number(w->text, strlen(w->text), &r) < 0 || r.den != 1 || r.num < -1000000 ||
+            r.num > 1000000)
+            return mn_fail(p, w->at, "euclid arguments are whole numbers, not '%.12s' (column %d)", w->text,
+                           mn_column(p, w->at)), -1;
     }
-    size_t start = p->pos;
-    while (p->pos < p->len && is_step_char(p, p->pos))
-        p->pos++;
-    kr_rat r;
-    if (mn_number(p->text + start, p->pos - start, &r) < 0 || r.den != 1 || r.num < -1000000 ||
-        r.num > 1000000)
-        return mn_fail(p, start, "euclid arguments are whole numbers, not '%.*s' (column %d)",
-                       (int)(p->pos - start > 12 ? 12 : p->pos - start), p->text + start,
-                       mn_column(p, start)), -1;
-    *out = (int)r.num;
     skip_ws(p);
     return 0;
 }
 
-/* '(' k ',' n [',' [r]] ')' — the '(' is at p->pos. */
+static int plain_value(const mn_step *s)
+{
+    kr_rat r = kr_rat_int(0);
+    if (s)
+        mn_number(s->slice->text, strlen(s->slice->text), &r);
+    return (int)r.num;
+}
+
+/* The ranges of plain arguments; patterned ones are checked by the builder,
+ * once their values are known. */
+static int check_euclid(mn_parser *p, mn_op *op, size_t open_at)
+{
+    if (op->npat)
+        return 0;
+    int k = plain_value(op->args[0]), n = plain_value(op->args[1]);
+    if (n < 1 || n > 4096)
+        return mn_fail(p, open_at, "euclid steps must be between 1 and 4096, not %d (column %d)", n,
+                       mn_column(p, open_at)), -1;
+    if (k < -n || k > n) /* negative: the inverted rhythm (Strudel) */
+        return mn_fail(p, open_at, "euclid pulses must be between -%d and %d, not %d (column %d)", n, n, k,
+                       mn_column(p, open_at)), -1;
+    op->k = k, op->n = n, op->rotation = plain_value(op->args[2]);
+    return 0;
+}
+
+/* '(' k ',' n [',' [r]] ')' — the '(' is at p->pos. Arguments may nest
+ * euclids (`a(3(3,8),8)`), so they count as a bracket level. */
 static int parse_euclid(mn_parser *p, mn_step *s)
 {
     size_t open_at = p->pos++;
-    int args[3] = {0, 0, 0}, nargs = 0;
+    if (p->depth >= KR_PATTERN_DEPTH)
+        return mn_fail(p, open_at, "nesting deeper than %d at column %d", KR_PATTERN_DEPTH,
+                       mn_column(p, open_at)), -1;
+    p->depth++;
+    mn_step *args = mn_alloc(p, 3 * sizeof *args);
+    if (!args)
+        return -1;
+    int nargs = 0;
     for (;;) {
         skip_ws(p);
         if (nargs == 2 && peek(p) == ')')
@@ -280,21 +312,18 @@ static int parse_euclid(mn_parser *p, mn_step *s)
         p->pos++;
     }
     size_t close_at = p->pos++;
+    p->depth--;
     if (nargs < 2)
         return mn_fail(p, close_at, "euclid needs (pulses,steps) or (pulses,steps,rotation) at column %d",
                        mn_column(p, close_at)), -1;
-    int k = args[0], n = args[1];
-    if (n < 1 || n > 4096)
-        return mn_fail(p, open_at, "euclid steps must be between 1 and 4096, not %d (column %d)", n,
-                       mn_column(p, open_at)), -1;
-    if (k < -n || k > n) /* negative: the inverted rhythm (Strudel) */
-        return mn_fail(p, open_at, "euclid pulses must be between -%d and %d, not %d (column %d)", n, n, k,
-                       mn_column(p, open_at)), -1;
     mn_op *op = add_op(p, s, MN_OP_EUCLID, open_at);
     if (!op)
         return -1;
-    op->k = k, op->n = n, op->rotation = args[2];
-    return 0;
+    for (int i = 0; i < nargs; i++) {
+        op->args[i] = &args[i];
+        op->npat += !euclid_plain(&args[i]);
+    }
+    return check_euclid(p, op, open_at);
 }
 
 /* A step: a slice and its operators. Strudel lets an operator follow spaces

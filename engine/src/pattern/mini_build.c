@@ -12,6 +12,8 @@
  *   '*<2 3>'     a patterned factor: for each distinct value v, the pattern
  *                FAST(v) masked to where the factor is v — a STACK of MASKs,
  *                which is what Strudel's innerJoin of `fast` amounts to.
+ *   '(<3 5>,8)'  patterned euclid arguments: the same, over every combination
+ *                of the arguments' values (apply_euclid).
  *
  * Depth (KR_PATTERN_DEPTH) and size (KR_PATTERN_NODES) are checked as nodes
  * are made, so the error can point at the step responsible. */
@@ -374,18 +376,25 @@ static kr_pattern *wrap(mn_parser *p, kr_pattern_kind kind, kr_pattern *inner, i
     return n;
 }
 
-/* The distinct numbers a patterned factor can take (rests skipped). */
+/* The distinct numbers a patterned factor can take (rests skipped); `op` '('
+ * (a euclid argument) takes whole numbers of any sign. */
 static int factor_values(mn_parser *p, const mn_node *n, kr_rat *vals, int *count, size_t op_at, char op)
 {
     if (n->kind == MN_WORD) {
         if (is_rest(n->text))
             return 0;
         kr_rat v;
-        if (mn_number(n->text, strlen(n->text), &v) < 0) {
+        bool number = mn_number(n->text, strlen(n->text), &v) == 0;
+        if (op == '(' && (!number || v.den != 1 || v.num < -1000000 || v.num > 1000000)) {
+            mn_fail(p, n->at, "euclid arguments are whole numbers, not '%s' (column %d)", n->text,
+                    mn_column(p, n->at));
+            return -1;
+        }
+        if (!number) {
             mn_fail(p, n->at, "'%c' needs numbers, not '%s' (column %d)", op, n->text, mn_column(p, n->at));
             return -1;
         }
-        if (v.num <= 0) {
+        if (v.num <= 0 && op != '(') {
             mn_fail(p, n->at, "'%c' factor must be greater than 0, not %s (column %d)", op, n->text,
                     mn_column(p, n->at));
             return -1;
@@ -394,7 +403,8 @@ static int factor_values(mn_parser *p, const mn_node *n, kr_rat *vals, int *coun
             if (kr_rat_eq(vals[i], v))
                 return 0;
         if (*count >= MN_MAX_REPEAT_CHOICES) {
-            mn_fail(p, op_at, "a patterned '%c' takes at most %d different numbers (column %d)", op,
+            mn_fail(p, op_at, "a patterned %s takes at most %d different numbers (column %d)",
+                    op == '(' ? "euclid argument" : op == '*' ? "'*'" : op == '/' ? "'/'" : "'%'",
                     MN_MAX_REPEAT_CHOICES, mn_column(p, op_at));
             return -1;
         }
@@ -490,6 +500,121 @@ static kr_pattern *apply_factor(mn_parser *p, kr_pattern_kind kind, const mn_nod
     return stack;
 }
 
+/* ---- patterned euclid ------------------------------------------------------------ */
+
+typedef struct mn_euclid_vals {
+    kr_rat v[3][MN_MAX_REPEAT_CHOICES]; /* pulses, steps, rotation */
+    int count[3];
+} mn_euclid_vals;
+
+/* The values each argument can take (a missing rotation: 0), and their ranges:
+ * every pulses value must fit every steps value, as they may meet. */
+static int euclid_values(mn_parser *p, const mn_op *op, mn_euclid_vals *ev)
+{
+    for (int a = 0; a < 3; a++) {
+        ev->count[a] = 0;
+        if (!op->args[a]) {
+            ev->v[a][ev->count[a]++] = kr_rat_int(0);
+        } else if (factor_values(p, op->args[a]->slice, ev->v[a], &ev->count[a], op->at, '(') < 0) {
+            return -1;
+        }
+    }
+    for (int j = 0; j < ev->count[1]; j++) {
+        int64_t n = ev->v[1][j].num;
+        if (n < 1 || n > 4096) {
+            mn_fail(p, op->at, "euclid steps must be between 1 and 4096, not %lld (column %d)", (long long)n,
+                    mn_column(p, op->at));
+            return -1;
+        }
+        for (int i = 0; i < ev->count[0]; i++) {
+            int64_t k = ev->v[0][i].num;
+            if (k < -n || k > n) {
+                mn_fail(p, op->at, "euclid pulses must be between -%lld and %lld, not %lld (column %d)",
+                        (long long)n, (long long)n, (long long)k, mn_column(p, op->at));
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* `pat` (consumed) kept where the argument pattern `arg` holds `v`. */
+static kr_pattern *mask_where(mn_parser *p, kr_pattern *pat, const mn_step *arg, const kr_rat *v, int depth,
+                              size_t at)
+{
+    kr_pattern *mask = wrap(p, KR_PAT_MASK, pat, depth, at);
+    if (!mask)
+        return NULL;
+    mn_ctx only = {.only = v};
+    mask->aux = build_step(p, arg, arg->nops, depth + 1, &only);
+    if (!mask->aux) {
+        kr_pattern_free(mask);
+        return NULL;
+    }
+    return mask;
+}
+
+/* One combination (value indexes `idx`): EUCLID(k, n, r) of `inner`
+ * (consumed), masked by each patterned argument; outermost node at `depth`. */
+static kr_pattern *euclid_combo(mn_parser *p, const mn_op *op, const mn_euclid_vals *ev, const int *idx,
+                                kr_pattern *inner, int depth)
+{
+    kr_pattern *e = wrap(p, KR_PAT_EUCLID, inner, depth + op->npat, op->at);
+    if (!e)
+        return NULL;
+    e->k = (int)ev->v[0][idx[0]].num;
+    e->n = (int)ev->v[1][idx[1]].num;
+    e->rotation = (int)ev->v[2][idx[2]].num;
+    int d = depth + op->npat - 1;
+    for (int a = 2; e && a >= 0; a--)
+        if (op->args[a] && (op->args[a]->slice->kind != MN_WORD || op->args[a]->nops))
+            e = mask_where(p, e, op->args[a], &ev->v[a][idx[a]], d--, op->at);
+    return e;
+}
+
+/* Euclid with patterned arguments. Strudel combines the argument patterns
+ * (pulses.fmap(...).appLeft(steps).appLeft(rotation)) and innerJoins
+ * euclidRot: where the arguments hold (k, n, r), the events of
+ * `inner.euclidRot(k, n, r)`, cut to that stretch. Here: a STACK over every
+ * combination of values, each EUCLID(k, n, r) masked to where each patterned
+ * argument holds its value (as for a patterned '*'). `inner` is consumed and
+ * was built for depth + npat + 2 (see op_cost). */
+static kr_pattern *apply_euclid(mn_parser *p, const mn_op *op, kr_pattern *inner, int depth)
+{
+    mn_euclid_vals ev;
+    if (euclid_values(p, op, &ev) < 0) {
+        kr_pattern_free(inner);
+        return NULL;
+    }
+    int combos = ev.count[0] * ev.count[1] * ev.count[2];
+    if (combos == 0) { /* only rests */
+        kr_pattern_free(inner);
+        return node(p, KR_PAT_SILENCE, depth, op->at);
+    }
+    kr_pattern *stack = node(p, KR_PAT_STACK, depth, op->at);
+    if (!stack || node_args(p, stack, combos, false, op->at) < 0) {
+        kr_pattern_free(stack);
+        kr_pattern_free(inner);
+        return NULL;
+    }
+    for (int c = 0; c < combos; c++) {
+        int idx[3] = {c % ev.count[0], c / ev.count[0] % ev.count[1], c / (ev.count[0] * ev.count[1])};
+        kr_pattern *arg = c == combos - 1 ? inner : copy_checked(p, inner, depth + op->npat + 2, op->at);
+        if (c == combos - 1)
+            inner = NULL;
+        kr_pattern *one = arg ? euclid_combo(p, op, &ev, idx, arg, depth + 1) : NULL;
+        if (!one)
+            break;
+        stack->args[stack->nargs++] = one;
+    }
+    kr_pattern_free(inner);
+    if (stack->nargs < combos) {
+        kr_pattern_free(stack);
+        return NULL;
+    }
+    return stack;
+}
+
 /* Levels an operator adds above the pattern it applies to. */
 static int op_cost(const mn_op *op)
 {
@@ -497,6 +622,7 @@ static int op_cost(const mn_op *op)
     case MN_OP_FAST:
     case MN_OP_SLOW: return op->factor->kind == MN_WORD ? 1 : 3;
     case MN_OP_REPLICATE: return op->reps > 1 ? 1 : 0;
+    case MN_OP_EUCLID: return op->npat ? op->npat + 2 : 1;
     default: return 1;
     }
 }
@@ -540,6 +666,10 @@ static kr_pattern *build_step(mn_parser *p, const mn_step *s, int nops, int dept
             break;
         }
         case MN_OP_EUCLID:
+            if (op->npat) {
+                pat = apply_euclid(p, op, pat, d);
+                break;
+            }
             pat = wrap(p, KR_PAT_EUCLID, pat, d, op->at);
             if (pat)
                 pat->k = op->k, pat->n = op->n, pat->rotation = op->rotation;

@@ -43,7 +43,9 @@ typedef struct mn_op {
     size_t at;       /* byte offset of the operator character */
     mn_node *factor; /* FAST, SLOW: the operand (a word or a group) */
     int reps;        /* REPLICATE */
-    int k, n, rotation;
+    int k, n, rotation; /* EUCLID with plain numbers (npat == 0) */
+    struct mn_step *args[3]; /* EUCLID: pulses, steps, rotation as written (NULL: none) */
+    int npat;                /* EUCLID: how many of them are patterns */
     double prob;     /* DEGRADE */
     uint64_t seed;
 } mn_op;

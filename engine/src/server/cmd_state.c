@@ -108,7 +108,7 @@ static json_t *scene_store(kr_engine *e)
 int kr_cmd_scene_save(kr_request *req)
 {
     const char *name;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
+    if (kr_field_scene_name(req->json, req->cmd, &name, &req->error) < 0)
         return -1;
     json_t *store = scene_store(req->engine);
     if (!json_object_get(store, name) && json_object_size(store) >= KR_MAX_SCENES) {
@@ -153,7 +153,7 @@ int kr_cmd_scene_save(kr_request *req)
 int kr_cmd_scene_get(kr_request *req)
 {
     const char *name;
-    if (kr_field_name(req->json, req->cmd, &name, &req->error) < 0)
+    if (kr_field_scene_name(req->json, req->cmd, &name, &req->error) < 0)
         return -1;
     json_t *scene = json_object_get(scene_store(req->engine), name);
     if (!scene) {

@@ -104,25 +104,47 @@ int kr_field_bool(json_t *req, const char *cmd, const char *key, bool *out, kr_e
     return 1;
 }
 
-int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *error)
+/* A name of 1..KR_MAX_NAME-1 bytes without control characters; `what` says
+ * whose ("node", "scene") in the message. */
+static int field_name(json_t *req, const char *cmd, const char *what, const char **out, kr_error *error)
 {
     if (kr_field_string(req, cmd, "name", true, out, error) < 0)
         return -1;
     size_t len = strlen(*out);
     if (len == 0 || len >= KR_MAX_NAME) {
-        kr_error_set(error, "bad_value", "%s: a node name must have 1 to %d bytes, this one has %zu",
-                     cmd, KR_MAX_NAME - 1, len);
+        kr_error_set(error, "bad_value", "%s: a %s name must have 1 to %d bytes, this one has %zu",
+                     cmd, what, KR_MAX_NAME - 1, len);
         return -1;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)(*out)[i];
         if (c < 0x20 || c == 0x7f) { /* C0 controls and DEL */
-            kr_error_set(error, "bad_value", "%s: a node name may not contain control characters",
-                         cmd);
+            kr_error_set(error, "bad_value", "%s: a %s name may not contain control characters",
+                         cmd, what);
             return -1;
         }
     }
     return 1;
+}
+
+int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *error)
+{
+    if (field_name(req, cmd, "node", out, error) < 0)
+        return -1;
+    /* '/' parts a group from its members ("drums/kick"): no part may be empty. */
+    const char *n = *out;
+    if (n[0] == '/' || n[strlen(n) - 1] == '/' || strstr(n, "//")) {
+        kr_error_set(error, "bad_value", "%s: node name '%s' has an empty part: '/' separates a group "
+                     "from its members (as in 'drums/kick'), so a name may not start or end with '/' "
+                     "or contain '//'", cmd, n);
+        return -1;
+    }
+    return 1;
+}
+
+int kr_field_scene_name(json_t *req, const char *cmd, const char **out, kr_error *error)
+{
+    return field_name(req, cmd, "scene", out, error);
 }
 
 int kr_field_time(json_t *req, const char *cmd, const char *key, bool required, kr_rat *out,

@@ -23,7 +23,11 @@ int kr_field_bool(json_t *req, const char *cmd, const char *key, bool *out, kr_e
  * (0.25; 0.1 is refused with a hint to write "1/10"). */
 int kr_field_time(json_t *req, const char *cmd, const char *key, bool required,
                   kr_rat *out, kr_error *error);
-/* A node name: a string of 1..KR_MAX_NAME-1 bytes without control characters. */
+/* A node name: a string of 1..KR_MAX_NAME-1 bytes without control characters,
+ * whose '/'-separated parts are not empty (no leading or trailing '/', no "//").
+ * The one rule for node names: every command that takes one checks it here. */
 int kr_field_name(json_t *req, const char *cmd, const char **out, kr_error *error);
+/* A scene name: 1..KR_MAX_NAME-1 bytes without control characters. */
+int kr_field_scene_name(json_t *req, const char *cmd, const char **out, kr_error *error);
 
 #endif

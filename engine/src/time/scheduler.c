@@ -568,13 +568,20 @@ int kr_scheduler_set_tempo(kr_engine *engine, kr_rat bpm, int meter, kr_error *e
     if (now < s->transport.current.start_sample)
         now = s->transport.current.start_sample;
     bool overflow = false;
+    /* The audio may still be behind earlier changes: keep what it can reach. */
+    kr_transport_forget_before(&s->transport, (int64_t)atomic_load(&engine->rt.frames) - 1);
+    if (kr_transport_full(&s->transport, now)) {
+        kr_error_set(error, "limit", "more than %d tempo changes wait for the audio to reach them; "
+                     "send the next one a moment later", KR_TRANSPORT_PAST);
+        return -1;
+    }
     /* Everything queued from the change on was timed with the old tempo. */
     if (send_cancel(engine, 0, NULL, -1, now, error))
         return -1;
     /* Re-query from the cycle of the last sample before the change (events
      * there stand: they were not cancelled) and skip what sounds before it. */
     kr_rat at = kr_transport_cycle_at(&s->transport, now - 1, &overflow);
-    kr_transport_change(&s->transport, now, bpm, meter, &overflow);
+    (void)kr_transport_change(&s->transport, now, bpm, meter, &overflow); /* room checked above */
     for (int i = 0; i < s->slot_count; i++) {
         kr_slot *slot = &s->slots[i];
         if (kr_rat_cmp(slot->queued_until, at) > 0)

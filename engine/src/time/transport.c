@@ -19,7 +19,7 @@ void kr_transport_init(kr_transport *t, int64_t sample_rate, kr_rat bpm, int met
 {
     t->sample_rate = sample_rate;
     t->current = make_segment(sample_rate, 0, kr_rat_int(0), bpm, meter, overflow);
-    t->has_previous = false;
+    t->npast = 0;
     t->changes = 0;
 }
 
@@ -41,21 +41,59 @@ static kr_rat bound_denominator(kr_rat c)
     return kr_rat_make((int64_t)q, grid, &overflow);
 }
 
-void kr_transport_change(kr_transport *t, int64_t at_sample, kr_rat bpm, int meter,
-                         bool *overflow)
+bool kr_transport_full(const kr_transport *t, int64_t at_sample)
+{
+    return at_sample > t->current.start_sample && t->npast >= KR_TRANSPORT_PAST;
+}
+
+int kr_transport_change(kr_transport *t, int64_t at_sample, kr_rat bpm, int meter, bool *overflow)
 {
     if (at_sample < t->current.start_sample)
         at_sample = t->current.start_sample;
+    if (kr_transport_full(t, at_sample))
+        return -1;
     kr_rat at_cycle = bound_denominator(kr_transport_cycle_at(t, at_sample, overflow));
-    t->previous = t->current;
-    t->has_previous = true;
+    if (at_sample > t->current.start_sample)
+        t->past[t->npast++] = t->current;
+    /* else the current segment has no sample of its own: it is replaced */
     t->current = make_segment(t->sample_rate, at_sample, at_cycle, bpm, meter, overflow);
     t->changes++;
+    return 0;
 }
 
+void kr_transport_forget_before(kr_transport *t, int64_t sample)
+{
+    int drop = 0; /* past[i] ends where past[i + 1] (or current) starts */
+    while (drop < t->npast &&
+           (drop + 1 < t->npast ? t->past[drop + 1].start_sample : t->current.start_sample) <= sample)
+        drop++;
+    if (drop == 0)
+        return;
+    for (int i = drop; i < t->npast; i++)
+        t->past[i - drop] = t->past[i];
+    t->npast -= drop;
+}
+
+/* The segment a sample falls in; samples before every kept segment take the
+ * oldest (the mapping extends it backwards). */
 static const kr_tempo_segment *segment_for_sample(const kr_transport *t, int64_t sample)
 {
-    return sample >= t->current.start_sample || !t->has_previous ? &t->current : &t->previous;
+    if (sample >= t->current.start_sample)
+        return &t->current;
+    for (int i = t->npast - 1; i > 0; i--)
+        if (sample >= t->past[i].start_sample)
+            return &t->past[i];
+    return t->npast ? &t->past[0] : &t->current;
+}
+
+static const kr_tempo_segment *segment_for_cycle(const kr_transport *t, kr_rat c)
+{
+    if (kr_rat_cmp(c, t->current.start_cycle) >= 0)
+        return &t->current;
+    for (int i = t->npast - 1; i > 0; i--)
+        if (kr_rat_cmp(c, t->past[i].start_cycle) >= 0)
+            return &t->past[i];
+    return t->npast ? &t->past[0] : &t->current;
 }
 
 kr_rat kr_transport_cycle_at(const kr_transport *t, int64_t sample, bool *overflow)
@@ -68,9 +106,7 @@ kr_rat kr_transport_cycle_at(const kr_transport *t, int64_t sample, bool *overfl
 
 int64_t kr_transport_sample_at(const kr_transport *t, kr_rat c, bool *overflow)
 {
-    const kr_tempo_segment *s =
-        kr_rat_cmp(c, t->current.start_cycle) >= 0 || !t->has_previous ? &t->current
-                                                                        : &t->previous;
+    const kr_tempo_segment *s = segment_for_cycle(t, c);
     kr_rat offset = kr_rat_mul(kr_rat_sub(c, s->start_cycle, overflow), s->samples_per_cycle,
                                overflow);
     return s->start_sample + kr_rat_ceil(offset);
