@@ -2,6 +2,7 @@
 #include "krach/faust_dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,10 @@
 struct kr_faust_dir {
     int fd;                     /* inotify, non-blocking */
     char path[PATH_MAX];
+    kr_faust_dir_waits waits;
 };
+
+kr_faust_dir_waits *kr_faust_dir_waiting(kr_faust_dir *dir) { return &dir->waits; }
 
 /* mkdir -p, for the folder and its parents. */
 static int make_dirs(const char *path)
@@ -148,17 +152,41 @@ char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *err
     }
     char path[PATH_MAX + KR_FAUST_NAME_MAX + 8];
     snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* A FIFO would block open() and read() until a writer comes: open
+     * without blocking, and read only what fstat says is a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) {
+        kr_error_set(error, "io_error", "%s is a symbolic link; krach reads only regular files "
+                     "in the FAUST folder (copy the program there)", path);
+        return NULL;
+    }
+    if (fd < 0) {
         kr_error_set(error, "not_found", "no FAUST file for 'faust:%s': %s: %s (write the "
                      "program there, or set the folder with --dsp-dir)", name, path,
                      strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        kr_error_set(error, "io_error", "%s is not a regular file (a FIFO, device or folder); "
+                     "krach reads only regular files in the FAUST folder: replace it with the "
+                     "program's text", path);
+        close(fd);
+        return NULL;
+    }
     char *text = malloc(KR_FAUST_FILE_MAX + 1);
-    size_t len = text ? fread(text, 1, KR_FAUST_FILE_MAX + 1, f) : 0;
-    bool failed = text && ferror(f);
-    fclose(f);
+    size_t len = 0;
+    bool failed = false;
+    while (text && len <= KR_FAUST_FILE_MAX) {
+        ssize_t n = read(fd, text + len, KR_FAUST_FILE_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        failed = n < 0;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
     if (!text || failed || len > KR_FAUST_FILE_MAX) {
         kr_error_set(error, "io_error", !text ? "out of memory reading %s" : failed ?
                      "cannot read %s" : "%s is larger than 1 MiB", path);

@@ -19,6 +19,7 @@
 #include "krach/lockout.h"
 #include "krach/overload.h"
 #include "krach/protocol.h"
+#include "deferred.h"
 #include "request.h"
 
 /* Fairness: one client's turn reads at most this many lines and rounds of
@@ -190,6 +191,7 @@ static void drop_client(kr_server *server, int index)
                 "of replies unread (a client must read what it asks for)",
                 KR_MAX_OUTBUF >> 20);
     close(c->fd);
+    kr_deferred_free(server->engine, &c->peer);
     kr_linebuf_free(&c->in);
     free(c->out);
     server->clients[index] = server->clients[--server->client_count];
@@ -344,7 +346,11 @@ static int on_line(void *arg, const char *line, size_t len)
     if (len == 0)
         return 0; /* blank lines are allowed as keep-alives */
     bool was_pending = c->peer.needs_auth && !c->peer.authenticated;
-    queue_reply(c, kr_protocol_handle(ctx->server->engine, &c->peer, line, len));
+    /* NULL while a FAUST compile keeps the request (or an earlier one)
+     * waiting: its reply comes from resume_waiting (deferred.h). */
+    char *reply = kr_deferred_handle(ctx->server->engine, &c->peer, line, len);
+    if (reply || !kr_deferred_waiting(&c->peer))
+        queue_reply(c, reply);
     /* Before auth, anything but the right token ends the connection. */
     if (c->peer.close_after_reply || (was_pending && !c->peer.authenticated))
         c->closing = true;
@@ -384,7 +390,7 @@ static bool read_client(kr_server *server, client *c)
         int rc = kr_linebuf_feed(&c->in, chunk, (size_t)n, on_line, &ctx);
         if (rc < 0)
             return false;
-        if (rc > 0 || c->closing)
+        if (rc > 0 || c->closing || kr_deferred_waiting(&c->peer))
             return true;
     }
     return true;
@@ -416,6 +422,21 @@ static bool write_client(client *c)
         c->out_sent += (size_t)n;
     }
     return !c->closing;
+}
+
+/* Requests whose FAUST compile is done get their replies (deferred.h). */
+static void resume_waiting(kr_server *server)
+{
+    for (int i = 0; i < server->client_count; i++) {
+        client *c = &server->clients[i];
+        if (!kr_deferred_waiting(&c->peer))
+            continue;
+        char *replies = kr_deferred_resume(server->engine, &c->peer);
+        if (replies)
+            queue_reply(c, replies);
+        if (c->peer.close_after_reply)
+            c->closing = true;
+    }
 }
 
 /* Event lines the engine queued go to every client that subscribed. */
@@ -462,7 +483,8 @@ void kr_server_run(kr_server *server, volatile int *stop)
         fds[n++] = (struct pollfd){.fd = server->tcp_fd, .events = POLLIN};
         for (int i = 0; i < server->client_count; i++) {
             client *c = &server->clients[i];
-            short events = c->closing ? 0 : POLLIN;
+            /* A waiting client's next lines stay in the kernel until its reply. */
+            short events = c->closing || kr_deferred_waiting(&c->peer) ? 0 : POLLIN;
             if (c->out_sent < c->out_len)
                 events |= POLLOUT;
             fds[n++] = (struct pollfd){.fd = c->fd, .events = events};
@@ -473,6 +495,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
         kr_engine_collect(engine);
         kr_scheduler_tick(engine);
         kr_faust_watch_tick(engine);
+        resume_waiting(server);
         push_events(server);
         watch_overload(server);
         if (server->tcp_fd >= 0)
@@ -498,7 +521,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
                 keep = false;
             if (keep && c->out_sent < c->out_len)
                 keep = write_client(c);
-            else if (keep && c->closing)
+            else if (keep && c->closing && !kr_deferred_waiting(&c->peer))
                 keep = false;
             if (!keep)
                 drop_client(server, i);
