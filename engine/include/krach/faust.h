@@ -27,6 +27,20 @@
  * or NULL with error->code "bad_ir". */
 char *kr_faust_export(const kr_ir *ir, kr_error *error);
 
+/* What krach pastes into a FAUST program must stay what it is. `code` (a
+ * faust_expr) must be exactly one expression: ASCII FAUST characters;
+ * brackets balanced; `;` and a defining `=` only inside a with, letrec or case
+ * block; no string literal; none of the words import, component, library,
+ * soundfile (they read files), environment, declare (they define outside the
+ * expression), ffunction, fconstant, fvariable (the JIT would call into the
+ * engine process). 0, or -1 with error "bad_ir" saying what and where. */
+int kr_faust_expr_check(const char *code, kr_error *error);
+/* A .dsp file (`name` labels the error): import, component and library may
+ * only name a file by its bare name ("stdfaust.lib", "mylib.lib"), found in
+ * the FAUST folder or FAUST's libraries, never a path. 0, or -1 with error
+ * "bad_value". */
+int kr_faust_file_check(const char *name, const char *text, kr_error *error);
+
 /* True when this engine was built with libfaust. */
 bool kr_faust_available(void);
 

@@ -54,10 +54,12 @@ static int helper_path(char *path, size_t size)
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n > 0) {
         self[n] = '\0';
+        static const char leaf[] = "/krach-faust-child";
         char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(path, size, "%s/krach-faust-child", self);
+        size_t dir_len = slash ? (size_t)(slash - self) : 0;
+        if (slash && dir_len + sizeof leaf <= size) {
+            memcpy(path, self, dir_len);
+            memcpy(path + dir_len, leaf, sizeof leaf);
             if (access(path, X_OK) == 0)
                 return 0;
         }

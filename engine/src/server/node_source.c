@@ -34,6 +34,10 @@ kr_dsp_program *kr_node_source_faust_file(kr_engine *engine, const char *name, k
         return NULL;
     char label[KR_FAUST_NAME_MAX + 16];
     snprintf(label, sizeof label, "%s.dsp", name);
+    if (kr_faust_file_check(label, text, error)) { /* imports stay inside the folder */
+        free(text);
+        return NULL;
+    }
     kr_dsp_program *p = kr_faust_compile_source(engine->faust_cache, label, text,
                                                 kr_faust_dir_path(engine->faust_dir),
                                                 engine->rt.sample_rate, error);
