@@ -205,6 +205,17 @@ def test_a_dsp_file_imports_only_by_bare_name(live_engine: Engine, dsp_dir: Path
         assert conn.ask(cmd="node_set", name="lead", type="faust:lead")["ok"]
 
 
+def test_a_folder_file_imported_by_a_dsp_file_is_checked_too(live_engine: Engine, dsp_dir: Path,
+                                                            tmp_path: Path) -> None:
+    outside = tmp_path / "outside.lib"
+    outside.write_text("secret_gain = 0.5;\n")
+    (dsp_dir / "relay.lib").write_text(f'import("{outside}");\n')
+    (dsp_dir / "lead.dsp").write_text('import("relay.lib");\nprocess = _ * secret_gain;\n')
+    with live_engine.conn(timeout=HANG_GUARD) as conn:
+        err, message = error_of(conn.ask(cmd="node_set", name="lead", type="faust:lead"))
+        assert err == "bad_value" and "relay.lib" in message and "bare name" in message, message
+
+
 def test_a_fifo_or_link_named_dsp_is_refused_without_blocking(live_engine: Engine, dsp_dir: Path,
                                                                 tmp_path: Path) -> None:
     os.mkfifo(dsp_dir / "pipe.dsp")  # nobody ever writes to it

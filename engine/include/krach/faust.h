@@ -37,9 +37,12 @@ char *kr_faust_export(const kr_ir *ir, kr_error *error);
 int kr_faust_expr_check(const char *code, kr_error *error);
 /* A .dsp file (`name` labels the error): import, component and library may
  * only name a file by its bare name ("stdfaust.lib", "mylib.lib"), found in
- * the FAUST folder or FAUST's libraries, never a path. 0, or -1 with error
- * "bad_value". */
-int kr_faust_file_check(const char *name, const char *text, kr_error *error);
+ * the FAUST folder or FAUST's libraries, never a path. Each name is passed to
+ * `imported` (when not NULL), so the caller can check the folder's files the
+ * same way. 0, or -1 with error "bad_value". */
+int kr_faust_file_check(const char *name, const char *text,
+                        void (*imported)(const char *file, void *ctx), void *ctx,
+                        kr_error *error);
 
 /* True when this engine was built with libfaust. */
 bool kr_faust_available(void);

@@ -41,6 +41,10 @@ bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void
  * server. */
 char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error);
 
+/* The text of `file`, a bare file name (no '/', no leading '.') in the
+ * folder, read as kr_faust_dir_read reads; error "not_found" when absent. */
+char *kr_faust_dir_read_file(const kr_faust_dir *dir, const char *file, kr_error *error);
+
 /* Reloads that wait for a FAUST compile (faust_watch.c keeps them with the
  * folder whose changes they are): the type, whether its file itself was
  * saved, the compile task it waits for (faust.h), and when it began. */

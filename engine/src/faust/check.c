@@ -226,7 +226,9 @@ static const char *file_argument(const char *p)
     }
 }
 
-int kr_faust_file_check(const char *name, const char *text, kr_error *error)
+int kr_faust_file_check(const char *name, const char *text,
+                        void (*imported)(const char *file, void *ctx), void *ctx,
+                        kr_error *error)
 {
     for (const char *p = text; *p;) {
         const char *after = skip_comment(p);
@@ -257,6 +259,11 @@ int kr_faust_file_check(const char *name, const char *text, kr_error *error)
                              "\"stdfaust.lib\" or \"mylib.lib\" (no folder, no path)", name,
                              (int)n, start, at);
                 return -1;
+            }
+            if (imported) {
+                char bare[129]; /* bare_file_name: at most 128 bytes */
+                snprintf(bare, sizeof bare, "%.*s", (int)(end - file), file);
+                imported(bare, ctx);
             }
             p = end + 1;
         } else {

@@ -142,16 +142,10 @@ bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void
     return any;
 }
 
-char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)
+/* The regular file `path` (NUL-terminated, malloc'd), or NULL with `error`
+ * set ("not_found" when there is no such file). `what` names it in errors. */
+static char *read_regular(const char *path, const char *what, kr_error *error)
 {
-    if (!kr_faust_dir_valid_name(name)) {
-        kr_error_set(error, "bad_value", "'faust:%.80s' is not a valid FAUST node type: the "
-                     "name must be 1 to %d letters, digits, '_' or '-' (the file NAME.dsp in "
-                     "%s)", name, KR_FAUST_NAME_MAX, dir->path);
-        return NULL;
-    }
-    char path[PATH_MAX + KR_FAUST_NAME_MAX + 8];
-    snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
     /* A FIFO would block open() and read() until a writer comes: open
      * without blocking, and read only what fstat says is a regular file. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -161,9 +155,8 @@ char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *err
         return NULL;
     }
     if (fd < 0) {
-        kr_error_set(error, "not_found", "no FAUST file for 'faust:%s': %s: %s (write the "
-                     "program there, or set the folder with --dsp-dir)", name, path,
-                     strerror(errno));
+        kr_error_set(error, "not_found", "no FAUST file for %s: %s: %s (write the program "
+                     "there, or set the folder with --dsp-dir)", what, path, strerror(errno));
         return NULL;
     }
     struct stat st;
@@ -195,4 +188,30 @@ char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *err
     }
     text[len] = '\0';
     return text;
+}
+
+char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)
+{
+    if (!kr_faust_dir_valid_name(name)) {
+        kr_error_set(error, "bad_value", "'faust:%.80s' is not a valid FAUST node type: the "
+                     "name must be 1 to %d letters, digits, '_' or '-' (the file NAME.dsp in "
+                     "%s)", name, KR_FAUST_NAME_MAX, dir->path);
+        return NULL;
+    }
+    char path[PATH_MAX + KR_FAUST_NAME_MAX + 8], what[KR_FAUST_NAME_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
+    snprintf(what, sizeof what, "'faust:%s'", name);
+    return read_regular(path, what, error);
+}
+
+char *kr_faust_dir_read_file(const kr_faust_dir *dir, const char *file, kr_error *error)
+{
+    char path[PATH_MAX + 160];
+    if (strchr(file, '/') || file[0] == '.' || strlen(file) > 128) {
+        kr_error_set(error, "bad_value", "'%.60s' is not a bare file name of the FAUST folder",
+                     file);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir->path, file);
+    return read_regular(path, file, error);
 }
