@@ -30,6 +30,7 @@ import pytest
 
 import krach.signal as krs
 from e2e_support import Conn, Engine, error_of
+from krach.errors import KrachError
 from krach.session import Session
 
 EXPENSIVE = "_ <: par(i, 200000, *(i)) :> _"  # the 30 bytes of the report
@@ -104,6 +105,15 @@ def test_an_expensive_compile_freezes_nobody_and_ends_at_its_budget(
             assert after["late_events"] == before["late_events"]
             assert "hog" not in after["nodes"], "a failed compile changes nothing"
             assert other.ask(cmd="ping")["ok"] is True
+
+
+def test_the_session_shows_the_budget_error(live_engine: Engine) -> None:
+    """kr.node waits longer than the engine's budget, so the musician sees the
+    budget's message, not a timeout of the client."""
+    with Session(live_engine.client()) as kr:
+        with pytest.raises(KrachError, match="exceeded its budget"):
+            kr.node("hog", lambda: krs.faust_expr(EXPENSIVE, krs.saw(110.0)))
+        assert kr.request("ping")["ok"]
 
 
 def test_a_waiting_clients_later_requests_keep_their_order(live_engine: Engine) -> None:

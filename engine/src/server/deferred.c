@@ -64,10 +64,10 @@ static struct kr_deferred *wait_for(kr_peer *peer, long id, const char *line, si
         d->tasks = grown;
         d->task_cap = cap;
     }
-    d->tasks[d->task_count++] = id;
     d->line = malloc(len + 1);
     if (!d->line)
-        return NULL;
+        return NULL; /* the caller releases `id` */
+    d->tasks[d->task_count++] = id;
     memcpy(d->line, line, len);
     d->line[len] = '\0';
     d->len = len;
