@@ -87,17 +87,6 @@ void kr_config_defaults(kr_config *config)
     config->log_level = KR_LOG_INFO;
 }
 
-/* What must go on while the server thread waits for libfaust: audio-thread
- * leftovers collected, pattern events queued ahead of the clock. */
-static void keep_time(void *ctx)
-{
-    kr_engine *engine = ctx;
-    engine->faust_compiling = true;
-    kr_engine_collect(engine);
-    kr_scheduler_tick(engine);
-    engine->faust_compiling = false;
-}
-
 /* The FAUST cache and folder: without them FAUST nodes are refused with a
  * clear error, so a failure here is a warning, not a failed start. */
 static void open_faust(kr_engine *engine)
@@ -106,7 +95,7 @@ static void open_faust(kr_engine *engine)
         return;
     engine->faust_cache = kr_faust_cache_create(KR_FAUST_CACHE_ENTRIES);
     if (engine->faust_cache)
-        kr_faust_cache_set_pump(engine->faust_cache, keep_time, engine);
+        kr_faust_cache_set_deferred(engine->faust_cache, true); /* the server never waits */
     kr_error error = {0};
     engine->faust_dir = kr_faust_dir_open(engine->config.dsp_dir, &error);
     if (!engine->faust_dir)
@@ -259,11 +248,8 @@ void kr_engine_collect(kr_engine *engine)
         else
             engine->applied_dropped++;
     }
-    /* Retired voice sets may hold FAUST instances, and libfaust must not be
-     * entered while another thread compiles: they wait for the compile. The
-     * retire reservations keep room in the ring meanwhile. */
     kr_rt_retired old;
-    while (!engine->faust_compiling && kr_ring_pop(&engine->rt.retired, &old)) {
+    while (kr_ring_pop(&engine->rt.retired, &old)) {
         engine->retires_pending -= 1 + old.destroy(old.ptr);
     }
 }

@@ -46,6 +46,10 @@ BATCHABLE = frozenset({
 BATCH_TIMEOUT = 120.0
 """Seconds a batch may take: the engine compiles every synth in it before replying."""
 
+NODE_SET_TIMEOUT = 60.0
+"""Seconds a node_set may take: a FAUST compile may use its budget in the engine
+(10 s), after the compiles of other clients queued before it."""
+
 
 @dataclass
 class _Batch:
@@ -99,7 +103,8 @@ class Changes:
         """
         batch = self._batch
         if batch is None:
-            reply = self.request(cmd, **fields)
+            wait = NODE_SET_TIMEOUT if cmd == "node_set" else None
+            reply = self.request(cmd, timeout=wait, **fields)
             if done is not None:
                 done(reply)
             return reply

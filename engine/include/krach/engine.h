@@ -91,8 +91,6 @@ typedef struct kr_engine {
      * folder of .dsp files (NULL without libfaust or if it cannot be watched). */
     struct kr_faust_cache *faust_cache;
     struct kr_faust_dir *faust_dir;
-    bool faust_compiling;       /* libfaust compiles on another thread: nothing may
-                                 * enter libfaust here (retired objects wait) */
 } kr_engine;
 
 /* Fills `config` with defaults (paths under ~/.krach, KRACH_SOCKET honoured). */

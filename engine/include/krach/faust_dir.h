@@ -35,7 +35,29 @@ bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void
                        void *ctx);
 
 /* The text of NAME.dsp (malloc'd, NUL-terminated), or NULL with an error that
- * names the file and what to do. */
+ * names the file and what to do. Only a regular file is read, opened without
+ * blocking and without following a symbolic link: a FIFO, device, folder or
+ * link named NAME.dsp is refused, so nothing in the folder can stall the
+ * server. */
 char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error);
+
+/* The text of `file`, a bare file name (no '/', no leading '.') in the
+ * folder, read as kr_faust_dir_read reads; error "not_found" when absent. */
+char *kr_faust_dir_read_file(const kr_faust_dir *dir, const char *file, kr_error *error);
+
+/* Reloads that wait for a FAUST compile (faust_watch.c keeps them with the
+ * folder whose changes they are): the type, whether its file itself was
+ * saved, the compile task it waits for (faust.h), and when it began. */
+#define KR_FAUST_DIR_WAITS 64
+typedef struct kr_faust_dir_waits {
+    struct kr_faust_dir_wait {
+        char name[KR_FAUST_NAME_MAX + 1];
+        bool saved;
+        long task;
+        double since;
+    } list[KR_FAUST_DIR_WAITS];
+    int count;
+} kr_faust_dir_waits;
+kr_faust_dir_waits *kr_faust_dir_waiting(kr_faust_dir *dir);
 
 #endif

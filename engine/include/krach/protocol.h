@@ -18,6 +18,8 @@ typedef struct kr_peer {
     bool authenticated;
     bool close_after_reply; /* set by the handler: drop the connection */
     bool subscribed;     /* wants pushed event lines (`subscribe`) */
+    struct kr_deferred *deferred; /* a request waiting for a FAUST compile, or NULL
+                                   * (src/server/deferred.h) */
 } kr_peer;
 
 /* Handles one request line (without its newline). Returns the reply as a

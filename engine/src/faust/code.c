@@ -1,7 +1,7 @@
-/* code.c — compiling FAUST through libfaust, the cache of compiled code, and
- * FAUST-backed kr_dsp_programs (see faust.h, backend.h). Server thread only. */
+/* code.c — the cache of compiled FAUST code, the queue of compiles that run
+ * in the helper process (job.h), and FAUST-backed kr_dsp_programs (see
+ * faust.h, backend.h). Server thread only. */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,25 @@
 
 #include "backend.h"
 #include "code.h"
+#include "job.h"
 #include "../dsp/program.h"
+
+/* One compile: queued, running in the helper, or done. A done task keeps
+ * its result (code or error) while requests hold it: the request that waited
+ * for it is run again and must find the result, even a failure, which the
+ * cache does not keep. */
+typedef struct compile_task {
+    long id;
+    uint64_t hash;
+    char *key;                  /* "<include folder>\n<source>" */
+    char *name, *include_dir;   /* include_dir NULL for none */
+    kr_faust_job *job;          /* while running */
+    bool done;
+    double started;
+    kr_faust_code *code;        /* done: the result (the task's reference), */
+    kr_error error;             /* or why there is none */
+    int holds;                  /* requests waiting for it or using it */
+} compile_task;
 
 struct kr_faust_cache {
     int capacity, count;
@@ -22,14 +40,22 @@ struct kr_faust_cache {
         long last_used;
     } *entries;
     kr_faust_cache_stats stats;
-    void (*pump)(void *ctx);    /* kept running while libfaust compiles */
-    void *pump_ctx;
+    bool deferred;              /* a miss queues a task and answers "compiling" */
+    compile_task **tasks;       /* oldest first: one runs at a time */
+    int task_count, task_cap;
+    long next_id, pending;      /* the task the last miss waits for, or 0 */
 };
 
-void kr_faust_cache_set_pump(kr_faust_cache *cache, void (*pump)(void *ctx), void *ctx)
+void kr_faust_cache_set_deferred(kr_faust_cache *cache, bool deferred)
 {
-    cache->pump = pump;
-    cache->pump_ctx = ctx;
+    cache->deferred = deferred;
+}
+
+void kr_faust_unavailable(const char *what, kr_error *error)
+{
+    kr_error_set(error, "unavailable", "%s needs the FAUST backend, which this engine was built "
+                 "without: install the Debian packages faust and libfaust2 (apt-get install "
+                 "faust libfaust2) and rebuild krach (make)", what);
 }
 
 bool kr_faust_available(void)
@@ -62,12 +88,25 @@ static void entry_clear(struct cache_entry *entry)
     memset(entry, 0, sizeof *entry);
 }
 
+static void task_free(compile_task *task)
+{
+    kr_faust_job_free(task->job);
+    kr_faust_code_release(task->code);
+    free(task->key);
+    free(task->name);
+    free(task->include_dir);
+    free(task);
+}
+
 void kr_faust_cache_destroy(kr_faust_cache *cache)
 {
     if (!cache)
         return;
     for (int i = 0; i < cache->count; i++)
         entry_clear(&cache->entries[i]);
+    for (int i = 0; i < cache->task_count; i++)
+        task_free(cache->tasks[i]);
+    free(cache->tasks);
     free(cache->entries);
     free(cache);
 }
@@ -131,53 +170,176 @@ static kr_faust_code *cache_get(kr_faust_cache *cache, uint64_t hash, const char
     return NULL;
 }
 
-typedef struct compile_job {
-    const char *name, *source, *include_dir;
-    kr_error error;
-    kr_faust_code *code;
-    atomic_bool done;
-} compile_job;
+/* ---- compile tasks: libfaust in the helper process (job.h) -------------- */
 
-static void *compile_thread(void *arg)
+static compile_task *task_find_id(const kr_faust_cache *cache, long id, int *index)
 {
-    compile_job *job = arg;
-    job->code = kr_faust_code_compile(job->name, job->source, job->include_dir, &job->error);
-    atomic_store(&job->done, true);
+    for (int i = 0; cache && i < cache->task_count; i++) {
+        if (cache->tasks[i]->id == id) {
+            if (index)
+                *index = i;
+            return cache->tasks[i];
+        }
+    }
     return NULL;
 }
 
-/* libfaust takes 0.1 to 1 s, longer than the scheduler's lookahead: the
- * compile runs on its own thread while this one keeps the cache's pump (the
- * engine's scheduler) turning, so patterns keep their timing. libfaust is not
- * thread-safe: one compile at a time, and the pump must not call into it (the
- * engine's pump leaves retired FAUST voices for after the compile). */
-static kr_faust_code *compile_pumping(kr_faust_cache *cache, const char *name,
-                                      const char *source, const char *include_dir,
-                                      kr_error *error)
+static void task_remove(kr_faust_cache *cache, int index)
 {
-    if (!cache || !cache->pump)
-        return kr_faust_code_compile(name, source, include_dir, error);
-    compile_job job = {.name = name, .source = source, .include_dir = include_dir};
-    atomic_init(&job.done, false);
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, compile_thread, &job) != 0)
-        return kr_faust_code_compile(name, source, include_dir, error);
-    const struct timespec nap = {0, 2000000}; /* 2 ms */
-    while (!atomic_load(&job.done)) {
-        cache->pump(cache->pump_ctx);
-        nanosleep(&nap, NULL);
-    }
-    pthread_join(thread, NULL);
-    if (!job.code)
-        *error = job.error;
-    return job.code;
+    task_free(cache->tasks[index]);
+    memmove(&cache->tasks[index], &cache->tasks[index + 1],
+            (size_t)(cache->task_count - index - 1) * sizeof *cache->tasks);
+    cache->task_count--;
 }
 
-/* Compiled code for `source`: from the cache, or compiled now and cached.
+/* Its result for a request: a new reference, or NULL with the error. */
+static kr_faust_code *task_result(compile_task *task, kr_error *error)
+{
+    if (task->code)
+        kr_faust_code_retain(task->code);
+    else
+        *error = task->error;
+    return task->code;
+}
+
+/* A finished compile: its code goes to the cache, the result stays with the
+ * task for the requests holding it. */
+static void task_finish(kr_faust_cache *cache, compile_task *task)
+{
+    task->code = kr_faust_job_result(task->job, &task->error);
+    kr_faust_job_free(task->job);
+    task->job = NULL;
+    task->done = true;
+    if (task->code) {
+        cache->stats.misses++;
+        cache->stats.last_compile_ms = (kr_monotonic_seconds() - task->started) * 1e3;
+        cache_put(cache, task->hash, task->key, task->code);
+    }
+}
+
+/* Starts the oldest queued task if none runs (one compile at a time: the
+ * machine's cores are the audio's first). */
+static void task_start_next(kr_faust_cache *cache)
+{
+    for (int i = 0; i < cache->task_count; i++) {
+        compile_task *task = cache->tasks[i];
+        if (task->job)
+            return;
+        if (task->done)
+            continue;
+        task->started = kr_monotonic_seconds();
+        const char *source = strchr(task->key, '\n') + 1;
+        task->job = kr_faust_job_start(task->name, source, task->include_dir, &task->error);
+        if (task->job)
+            return;
+        task->done = true; /* could not start: that is its result */
+    }
+}
+
+static compile_task *task_add(kr_faust_cache *cache, uint64_t hash, char *key, const char *name,
+                              const char *include_dir, kr_error *error)
+{
+    compile_task *task = calloc(1, sizeof *task);
+    if (task && cache->task_count == cache->task_cap) {
+        int cap = cache->task_cap ? cache->task_cap * 2 : 8;
+        compile_task **grown = realloc(cache->tasks, (size_t)cap * sizeof *grown);
+        if (grown) {
+            cache->tasks = grown;
+            cache->task_cap = cap;
+        }
+    }
+    if (task) {
+        task->name = strdup(name);
+        task->include_dir = include_dir ? strdup(include_dir) : NULL;
+    }
+    if (!task || cache->task_count == cache->task_cap || !task->name ||
+        (include_dir && !task->include_dir)) {
+        if (task)
+            task->key = NULL, task_free(task);
+        free(key);
+        kr_error_set(error, "io_error", "out of memory compiling %s", name);
+        return NULL;
+    }
+    task->id = ++cache->next_id;
+    task->hash = hash;
+    task->key = key;
+    cache->tasks[cache->task_count++] = task;
+    task_start_next(cache);
+    return task;
+}
+
+bool kr_faust_cache_poll(kr_faust_cache *cache)
+{
+    if (!cache)
+        return false;
+    bool finished = false;
+    for (int i = 0; i < cache->task_count; i++) {
+        compile_task *task = cache->tasks[i];
+        if (task->job && kr_faust_job_poll(task->job)) {
+            task_finish(cache, task);
+            finished = true;
+        }
+    }
+    for (int i = cache->task_count - 1; i >= 0; i--) /* nobody waits for these */
+        if (cache->tasks[i]->done && cache->tasks[i]->holds <= 0)
+            task_remove(cache, i);
+    task_start_next(cache);
+    return finished;
+}
+
+long kr_faust_cache_take_pending(kr_faust_cache *cache)
+{
+    if (!cache || !cache->pending)
+        return 0;
+    long id = cache->pending;
+    cache->pending = 0;
+    compile_task *task = task_find_id(cache, id, NULL);
+    if (!task)
+        return 0;
+    task->holds++;
+    return id;
+}
+
+bool kr_faust_cache_done(const kr_faust_cache *cache, long id)
+{
+    compile_task *task = task_find_id(cache, id, NULL);
+    return !task || task->done;
+}
+
+void kr_faust_cache_release(kr_faust_cache *cache, long id)
+{
+    int index;
+    compile_task *task = task_find_id(cache, id, &index);
+    if (task && --task->holds <= 0 && task->done)
+        task_remove(cache, index);
+}
+
+/* Compiles now, waiting for the helper (no cache, or one that cannot defer). */
+static kr_faust_code *compile_now(const char *name, const char *source, const char *include_dir,
+                                  kr_error *error)
+{
+    kr_faust_job *job = kr_faust_job_start(name, source, include_dir, error);
+    if (!job)
+        return NULL;
+    const struct timespec nap = {0, 2000000}; /* 2 ms */
+    while (!kr_faust_job_poll(job))
+        nanosleep(&nap, NULL);
+    kr_faust_code *code = kr_faust_job_result(job, error);
+    kr_faust_job_free(job);
+    return code;
+}
+
+/* Compiled code for `source`: from the cache, from a finished task, or
+ * compiled. A deferring cache answers a miss with error "compiling" and
+ * remembers the task (kr_faust_cache_take_pending); others wait for it.
  * The key is the include folder and the source: both decide the result. */
 static kr_faust_code *obtain_code(kr_faust_cache *cache, const char *name, const char *source,
                                   const char *include_dir, kr_error *error)
 {
+    if (!kr_faust_available()) {
+        kr_faust_unavailable(name, error);
+        return NULL;
+    }
     size_t dir_len = include_dir ? strlen(include_dir) : 0, len = strlen(source);
     char *key = malloc(dir_len + 1 + len + 1);
     if (!key) {
@@ -188,18 +350,41 @@ static kr_faust_code *obtain_code(kr_faust_cache *cache, const char *name, const
     key[dir_len] = '\n';
     memcpy(key + dir_len + 1, source, len + 1);
     uint64_t hash = kr_dsp_hash_bytes(key, dir_len + 1 + len);
-    kr_faust_code *code = cache_get(cache, hash, key);
-    if (!code) {
-        double start = kr_monotonic_seconds();
-        code = compile_pumping(cache, name, source, include_dir, error);
-        if (code && cache) {
-            cache->stats.misses++;
-            cache->stats.last_compile_ms = (kr_monotonic_seconds() - start) * 1e3;
-            cache_put(cache, hash, key, code);
-        }
+    /* A task first: the request that waited for it finds its result there
+     * (a miss, not a hit), even an error. */
+    compile_task *task = NULL;
+    for (int i = 0; cache && i < cache->task_count && !task; i++)
+        if (cache->tasks[i]->hash == hash && !strcmp(cache->tasks[i]->key, key))
+            task = cache->tasks[i];
+    if (task && task->done) {
+        free(key);
+        return task_result(task, error);
     }
-    free(key);
-    return code;
+    kr_faust_code *code = task ? NULL : cache_get(cache, hash, key);
+    if (code || !cache || !cache->deferred) {
+        if (!code) {
+            double start = kr_monotonic_seconds();
+            code = compile_now(name, source, include_dir, error);
+            if (code && cache) {
+                cache->stats.misses++;
+                cache->stats.last_compile_ms = (kr_monotonic_seconds() - start) * 1e3;
+                cache_put(cache, hash, key, code);
+            }
+        }
+        free(key);
+        return code;
+    }
+    if (task) {
+        free(key);
+    } else if (!(task = task_add(cache, hash, key, name, include_dir, error))) {
+        return NULL;
+    }
+    if (task->done)
+        return task_result(task, error);
+    cache->pending = task->id;
+    kr_error_set(error, "compiling", "FAUST is compiling %s; the reply follows when it is done",
+                 name);
+    return NULL;
 }
 
 /* A program that runs `code`: controls `controls` (copied). Its signature is

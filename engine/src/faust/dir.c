@@ -2,6 +2,7 @@
 #include "krach/faust_dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,10 @@
 struct kr_faust_dir {
     int fd;                     /* inotify, non-blocking */
     char path[PATH_MAX];
+    kr_faust_dir_waits waits;
 };
+
+kr_faust_dir_waits *kr_faust_dir_waiting(kr_faust_dir *dir) { return &dir->waits; }
 
 /* mkdir -p, for the folder and its parents. */
 static int make_dirs(const char *path)
@@ -138,27 +142,44 @@ bool kr_faust_dir_poll(kr_faust_dir *dir, void (*changed)(const char *name, void
     return any;
 }
 
-char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)
+/* The regular file `path` (NUL-terminated, malloc'd), or NULL with `error`
+ * set ("not_found" when there is no such file). `what` names it in errors. */
+static char *read_regular(const char *path, const char *what, kr_error *error)
 {
-    if (!kr_faust_dir_valid_name(name)) {
-        kr_error_set(error, "bad_value", "'faust:%.80s' is not a valid FAUST node type: the "
-                     "name must be 1 to %d letters, digits, '_' or '-' (the file NAME.dsp in "
-                     "%s)", name, KR_FAUST_NAME_MAX, dir->path);
+    /* A FIFO would block open() and read() until a writer comes: open
+     * without blocking, and read only what fstat says is a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP) {
+        kr_error_set(error, "io_error", "%s is a symbolic link; krach reads only regular files "
+                     "in the FAUST folder (copy the program there)", path);
         return NULL;
     }
-    char path[PATH_MAX + KR_FAUST_NAME_MAX + 8];
-    snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        kr_error_set(error, "not_found", "no FAUST file for 'faust:%s': %s: %s (write the "
-                     "program there, or set the folder with --dsp-dir)", name, path,
-                     strerror(errno));
+    if (fd < 0) {
+        kr_error_set(error, "not_found", "no FAUST file for %s: %s: %s (write the program "
+                     "there, or set the folder with --dsp-dir)", what, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        kr_error_set(error, "io_error", "%s is not a regular file (a FIFO, device or folder); "
+                     "krach reads only regular files in the FAUST folder: replace it with the "
+                     "program's text", path);
+        close(fd);
         return NULL;
     }
     char *text = malloc(KR_FAUST_FILE_MAX + 1);
-    size_t len = text ? fread(text, 1, KR_FAUST_FILE_MAX + 1, f) : 0;
-    bool failed = text && ferror(f);
-    fclose(f);
+    size_t len = 0;
+    bool failed = false;
+    while (text && len <= KR_FAUST_FILE_MAX) {
+        ssize_t n = read(fd, text + len, KR_FAUST_FILE_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        failed = n < 0;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
     if (!text || failed || len > KR_FAUST_FILE_MAX) {
         kr_error_set(error, "io_error", !text ? "out of memory reading %s" : failed ?
                      "cannot read %s" : "%s is larger than 1 MiB", path);
@@ -167,4 +188,30 @@ char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *err
     }
     text[len] = '\0';
     return text;
+}
+
+char *kr_faust_dir_read(const kr_faust_dir *dir, const char *name, kr_error *error)
+{
+    if (!kr_faust_dir_valid_name(name)) {
+        kr_error_set(error, "bad_value", "'faust:%.80s' is not a valid FAUST node type: the "
+                     "name must be 1 to %d letters, digits, '_' or '-' (the file NAME.dsp in "
+                     "%s)", name, KR_FAUST_NAME_MAX, dir->path);
+        return NULL;
+    }
+    char path[PATH_MAX + KR_FAUST_NAME_MAX + 8], what[KR_FAUST_NAME_MAX + 16];
+    snprintf(path, sizeof path, "%s/%s.dsp", dir->path, name);
+    snprintf(what, sizeof what, "'faust:%s'", name);
+    return read_regular(path, what, error);
+}
+
+char *kr_faust_dir_read_file(const kr_faust_dir *dir, const char *file, kr_error *error)
+{
+    char path[PATH_MAX + 160];
+    if (strchr(file, '/') || file[0] == '.' || strlen(file) > 128) {
+        kr_error_set(error, "bad_value", "'%.60s' is not a bare file name of the FAUST folder",
+                     file);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir->path, file);
+    return read_regular(path, file, error);
 }

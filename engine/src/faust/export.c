@@ -203,6 +203,13 @@ static int write_node(export_ctx *ctx, kr_fx_buf *b, int i)
             kr_fx_printf(b, "n%d'", node->in[0]);
         break;
     case KR_IR_FAUST:
+        if (kr_faust_expr_check(node->code, ctx->error)) {
+            char message[sizeof ctx->error->message];
+            snprintf(message, sizeof message, "node %d (faust_expr): %.480s", i,
+                     ctx->error->message);
+            kr_error_set(ctx->error, "bad_ir", "%s", message);
+            return -1;
+        }
         if (node->arity > 0) {
             kr_fx_puts(b, "(");
             for (int k = 0; k < node->arity; k++)

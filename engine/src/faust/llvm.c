@@ -1,5 +1,6 @@
 /* llvm.c — compiled FAUST code and its voices, through libfaust's LLVM C API
- * (see code.h, backend.h). Compiling and creating voices happen on the server
+ * (see code.h, backend.h). libfaust compiles in the helper process (job.c);
+ * its machine code is loaded here, and voices are created, on the server
  * thread; kr_faust_voice_run is the audio thread's, and calls nothing but the
  * JIT-compiled compute function.
  *
@@ -15,12 +16,12 @@
 #include <string.h>
 
 #include "code.h"
+#include "job.h"
 #include "../dsp/program.h"
 
 #ifdef KRACH_HAVE_LIBFAUST
 
 #define FAUSTFLOAT double
-#include <faust/dsp/libfaust-c.h> /* freeCMemory */
 #include <faust/dsp/llvm-dsp-c.h>
 
 struct kr_faust_code {
@@ -156,21 +157,6 @@ static void collect_ui(llvm_dsp *dsp, ui_collector *ui)
 
 /* ---- code ---------------------------------------------------------------- */
 
-/* libfaust's message on one line, without its trailing newline. */
-static void one_line(const char *message, char *out, size_t size)
-{
-    size_t n = 0;
-    for (const char *p = message; *p && n + 3 < size; p++) {
-        if (*p == '\n') {
-            if (p[1])
-                out[n++] = ';', out[n++] = ' ';
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = '\0';
-}
-
 static void code_free(kr_faust_code *code)
 {
     if (code->factory)
@@ -179,45 +165,30 @@ static void code_free(kr_faust_code *code)
     free(code);
 }
 
-/* libfaust keys its table of live factories by the source *before* imports
- * are read: a program whose imported file changed would get the old factory
- * back while a node still holds it. A program from the folder is therefore
- * expanded first (imports inlined) and compiled from that text, so libfaust's
- * key, and with it krach's program signature, follow the imports. Programs
- * without an include folder import only FAUST's own libraries, which do not
- * change under a running engine. */
-static llvm_dsp_factory *create_factory(const char *name, const char *source,
-                                        const char *include_dir, char *message)
+/* libfaust 2.54 implements readCDSPFactoryFromMachine(code, target, error)
+ * while its header declares (code, error, target): both are given a writable
+ * 4096-byte buffer holding "" (the current machine), so either order works,
+ * and the error is whichever one is filled. */
+static llvm_dsp_factory *read_machine(const char *machine, char *message)
 {
-    const char *argv[] = {"-double", "-I", include_dir, NULL};
-    int argc = include_dir ? 3 : 1;
-    if (!include_dir)
-        return createCDSPFactoryFromString(name, source, argc, argv, "", message, -1);
-    char sha[64];
+    char other[4096] = "";
     message[0] = '\0';
-    const char *expanded = expandCDSPFromString(name, source, argc, argv, sha, message);
-    if (!expanded || message[0] || !expanded[0]) { /* an error (its text in message) */
-        if (expanded)
-            freeCMemory((void *)expanded);
-        if (!message[0]) /* unsaid: let the compiler say it */
-            return createCDSPFactoryFromString(name, source, argc, argv, "", message, -1);
-        return NULL;
-    }
-    llvm_dsp_factory *factory = createCDSPFactoryFromString(name, expanded, argc, argv, "",
-                                                            message, -1);
-    freeCMemory((void *)expanded);
+    llvm_dsp_factory *factory = readCDSPFactoryFromMachine(machine, message, other);
+    if (!factory && !message[0])
+        snprintf(message, 4096, "%s", other);
     return factory;
 }
 
-kr_faust_code *kr_faust_code_compile(const char *name, const char *source,
-                                     const char *include_dir, kr_error *error)
+kr_faust_code *kr_faust_code_load(const char *name, const char *sha, const char *machine,
+                                  kr_error *error)
 {
     char message[4096] = "";
-    llvm_dsp_factory *factory = create_factory(name, source, include_dir, message);
+    llvm_dsp_factory *factory = read_machine(machine, message);
     if (!factory) {
         char line[400];
-        one_line(message[0] ? message : "unknown error", line, sizeof line);
-        kr_error_set(error, "bad_ir", "FAUST could not compile %s: %s", name, line);
+        kr_faust_one_line(message[0] ? message : "unknown error", line, sizeof line);
+        kr_error_set(error, "io_error", "cannot load the compiled FAUST code of %s: %s", name,
+                     line);
         return NULL;
     }
     kr_faust_code *code = calloc(1, sizeof *code);
@@ -229,10 +200,7 @@ kr_faust_code *kr_faust_code_compile(const char *name, const char *source,
     }
     code->factory = factory;
     factory = NULL;
-    char *sha = getCSHAKey(code->factory);
-    snprintf(code->sha, sizeof code->sha, "%s", sha ? sha : "");
-    if (sha)
-        freeCMemory(sha);
+    snprintf(code->sha, sizeof code->sha, "%s", sha);
     atomic_init(&code->refs, 1);
     code->inputs = getNumInputsCDSPInstance(probe);
     code->outputs = getNumOutputsCDSPInstance(probe);
@@ -379,13 +347,11 @@ void kr_faust_voice_run(kr_faust_voice *voice, const double *targets, unsigned c
 
 #else /* no libfaust: no code can be compiled, so nothing else is reached */
 
-kr_faust_code *kr_faust_code_compile(const char *name, const char *source,
-                                     const char *include_dir, kr_error *error)
+kr_faust_code *kr_faust_code_load(const char *name, const char *sha, const char *machine,
+                                  kr_error *error)
 {
-    (void)source, (void)include_dir;
-    kr_error_set(error, "unavailable", "%s needs the FAUST backend, which this engine was built "
-                 "without: install the Debian packages faust and libfaust2 (apt-get install "
-                 "faust libfaust2) and rebuild krach (make)", name);
+    (void)sha, (void)machine;
+    kr_faust_unavailable(name, error);
     return NULL;
 }
 

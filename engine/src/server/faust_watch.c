@@ -8,7 +8,12 @@
  * whose program really changed (libfaust's key of the expanded code differs)
  * crossfades to it, keeping control values by name; one whose program is the
  * same keeps playing untouched. A file that does not compile is reported (log
- * and a pushed `faust_error` event) and its nodes keep what they have. */
+ * and a pushed `faust_error` event) and its nodes keep what they have.
+ *
+ * Compiles run in the helper process and are never waited for (faust.h): a
+ * type whose program is being compiled waits in the folder's list
+ * (kr_faust_dir_waiting) and is reloaded once its compile is done. The tick
+ * also collects finished compiles for everyone (kr_faust_cache_poll). */
 #include <jansson.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -61,7 +66,31 @@ static void report(kr_engine *e, const char *event, const char *name, const char
     kr_engine_push_event(e, ev);
 }
 
-static void reload_type(kr_engine *e, const char *name, bool saved)
+/* Type `name` waits for compile task `task` (held): one wait per type. */
+static void wait_for(kr_engine *e, const char *name, bool saved, long task, double since)
+{
+    kr_faust_dir_waits *waits = kr_faust_dir_waiting(e->faust_dir);
+    for (int i = 0; i < waits->count; i++) {
+        struct kr_faust_dir_wait *w = &waits->list[i];
+        if (!strcmp(w->name, name)) {
+            kr_faust_cache_release(e->faust_cache, w->task);
+            w->task = task;
+            w->saved |= saved;
+            return;
+        }
+    }
+    if (waits->count == KR_FAUST_DIR_WAITS) { /* 64 types compiling: the next change retries */
+        kr_faust_cache_release(e->faust_cache, task);
+        return;
+    }
+    struct kr_faust_dir_wait *w = &waits->list[waits->count++];
+    snprintf(w->name, sizeof w->name, "%s", name);
+    w->saved = saved;
+    w->task = task;
+    w->since = since;
+}
+
+static void reload_type(kr_engine *e, const char *name, bool saved, double start)
 {
     kr_node *users[KR_MAX_NODES];
     int count = 0;
@@ -71,8 +100,12 @@ static void reload_type(kr_engine *e, const char *name, bool saved)
             users[count++] = e->nodes[i];
     }
     kr_error error = {0};
-    double start = kr_monotonic_seconds();
     kr_dsp_program *p = kr_node_source_faust_file(e, name, &error);
+    long task = p ? 0 : kr_faust_cache_take_pending(e->faust_cache);
+    if (task) { /* compiling: reloaded when it is done */
+        wait_for(e, name, saved, task, start);
+        return;
+    }
     if (!p) {
         char message[sizeof error.message + 100];
         snprintf(message, sizeof message, "%s.dsp does not compile; %s: %s", name,
@@ -115,10 +148,29 @@ static void reload_type(kr_engine *e, const char *name, bool saved)
     kr_dsp_program_release(p);
 }
 
+/* Types whose compile is done are reloaded now (they may wait again, for a
+ * newer version of their file). */
+static void reload_ready(kr_engine *e)
+{
+    kr_faust_dir_waits *waits = kr_faust_dir_waiting(e->faust_dir);
+    for (int i = 0; i < waits->count;) {
+        struct kr_faust_dir_wait w = waits->list[i];
+        if (!kr_faust_cache_done(e->faust_cache, w.task)) {
+            i++;
+            continue;
+        }
+        waits->list[i] = waits->list[--waits->count];
+        reload_type(e, w.name, w.saved, w.since);
+        kr_faust_cache_release(e->faust_cache, w.task);
+    }
+}
+
 void kr_faust_watch_tick(kr_engine *engine)
 {
+    kr_faust_cache_poll(engine->faust_cache);
     if (!engine->faust_dir)
         return;
+    reload_ready(engine);
     type_list types = {.count = 0};
     if (!kr_faust_dir_poll(engine->faust_dir, note_saved, &types))
         return;
@@ -131,5 +183,5 @@ void kr_faust_watch_tick(kr_engine *engine)
             add_type(&types, model->faust_type, false);
     }
     for (int i = 0; i < types.count; i++)
-        reload_type(engine, types.name[i], types.saved[i]);
+        reload_type(engine, types.name[i], types.saved[i], kr_monotonic_seconds());
 }

@@ -16,6 +16,56 @@ const char *kr_node_source_backend_name(kr_dsp_backend backend)
            : backend == KR_DSP_BACKEND_FAUST ? "faust" : "auto";
 }
 
+/* The folder's files a program imports, each checked once. */
+#define IMPORTS_MAX 32
+typedef struct import_list {
+    char file[IMPORTS_MAX][129];
+    int count;
+    bool overflow;
+} import_list;
+
+static void note_import(const char *file, void *ctx)
+{
+    import_list *list = ctx;
+    for (int i = 0; i < list->count; i++)
+        if (!strcmp(list->file[i], file))
+            return;
+    if (list->count == IMPORTS_MAX) {
+        list->overflow = true;
+        return;
+    }
+    snprintf(list->file[list->count++], sizeof list->file[0], "%s", file);
+}
+
+/* FAUST reads only the folder and its own libraries: NAME.dsp and every file
+ * of the folder it imports (transitively) name files by bare name only
+ * (kr_faust_file_check). A name not in the folder is one of FAUST's. */
+static int check_imports(kr_engine *engine, const char *label, const char *text,
+                         kr_error *error)
+{
+    import_list list = {.count = 0};
+    if (kr_faust_file_check(label, text, note_import, &list, error))
+        return -1;
+    for (int i = 0; i < list.count; i++) {
+        kr_error read_error = {0};
+        char *lib = kr_faust_dir_read_file(engine->faust_dir, list.file[i], &read_error);
+        if (!lib && strcmp(read_error.code, "not_found") != 0) {
+            *error = read_error;
+            return -1;
+        }
+        int rc = lib ? kr_faust_file_check(list.file[i], lib, note_import, &list, error) : 0;
+        free(lib);
+        if (rc)
+            return -1;
+    }
+    if (list.overflow) {
+        kr_error_set(error, "bad_value", "%s imports more than %d files; krach checks at most "
+                     "that many", label, IMPORTS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 kr_dsp_program *kr_node_source_faust_file(kr_engine *engine, const char *name, kr_error *error)
 {
     if (!kr_faust_available()) {
@@ -36,6 +86,10 @@ kr_dsp_program *kr_node_source_faust_file(kr_engine *engine, const char *name, k
         return NULL;
     char label[KR_FAUST_NAME_MAX + 16];
     snprintf(label, sizeof label, "%s.dsp", name);
+    if (check_imports(engine, label, text, error)) {
+        free(text);
+        return NULL;
+    }
     kr_dsp_program *p = kr_faust_compile_source(engine->faust_cache, label, text,
                                                 kr_faust_dir_path(engine->faust_dir),
                                                 engine->rt.sample_rate, error);

@@ -86,8 +86,8 @@ int kr_cmd_batch(kr_request *req);
 /* The handler for a command name (protocol.c's table), or NULL. */
 kr_handler_fn kr_protocol_handler(const char *name);
 
-/* faust_watch.c: recompile "faust:NAME" nodes whose file changed. Call
- * often (it never blocks). */
+/* faust_watch.c: collects finished FAUST compiles (faust.h) and recompiles
+ * "faust:NAME" nodes whose file changed. Call often (it never blocks). */
 void kr_faust_watch_tick(kr_engine *engine);
 
 /* cmd_pattern.c: looking at patterns. */

@@ -1,4 +1,5 @@
 /* server.c — Unix and TCP listeners, one poll() loop, per-client buffers. */
+#define _GNU_SOURCE /* accept4 with SOCK_CLOEXEC */
 #include "krach/server.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include "krach/lockout.h"
 #include "krach/overload.h"
 #include "krach/protocol.h"
+#include "deferred.h"
 #include "request.h"
 
 /* Fairness: one client's turn reads at most this many lines and rounds of
@@ -60,10 +62,15 @@ struct kr_server {
     kr_overload overload; /* xrun reports (overload.h) */
 };
 
+/* Non-blocking, and closed on exec: the FAUST compile helper is spawned from
+ * this process and must not inherit the clients' sockets (F_SETFL ignores
+ * O_CLOEXEC; only F_SETFD sets it). */
 static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL, 0);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK | O_CLOEXEC);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 static void make_parent_dir(const char *path)
@@ -197,6 +204,7 @@ static void drop_client(kr_server *server, int index)
                 "of replies unread behind the one it was reading (a client must read what "
                 "it asks for)", KR_MAX_OUTBUF >> 20);
     close(c->fd);
+    kr_deferred_free(server->engine, &c->peer);
     kr_linebuf_free(&c->in);
     free(c->out);
     server->clients[index] = server->clients[--server->client_count];
@@ -294,7 +302,7 @@ static void accept_clients(kr_server *server, int listen_fd, bool needs_auth)
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t sslen = sizeof ss;
-        int fd = accept(listen_fd, (struct sockaddr *)&ss, &sslen);
+        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sslen, SOCK_CLOEXEC);
         if (fd < 0)
             return;
         char who[INET6_ADDRSTRLEN] = "local", message[200];
@@ -443,7 +451,11 @@ static int on_line(void *arg, const char *line, size_t len)
     if (len == 0)
         return 0; /* blank lines are allowed as keep-alives */
     bool was_pending = waiting_for_auth(c);
-    queue_reply(c, kr_protocol_handle(ctx->server->engine, &c->peer, line, len));
+    /* NULL while a FAUST compile keeps the request (or an earlier one)
+     * waiting: its reply comes from resume_waiting (deferred.h). */
+    char *reply = kr_deferred_handle(ctx->server->engine, &c->peer, line, len);
+    if (reply || !kr_deferred_waiting(&c->peer))
+        queue_reply(c, reply);
     /* Before auth, anything but the right token ends the connection. */
     if (c->peer.close_after_reply || (was_pending && !c->peer.authenticated))
         c->closing = true;
@@ -483,7 +495,7 @@ static bool read_client(kr_server *server, client *c)
         int rc = kr_linebuf_feed(&c->in, chunk, (size_t)n, on_line, &ctx);
         if (rc < 0)
             return false;
-        if (rc > 0 || c->closing)
+        if (rc > 0 || c->closing || kr_deferred_waiting(&c->peer))
             return true;
     }
     return true;
@@ -532,6 +544,21 @@ static bool closing_stalled(kr_server *server, const client *c, double now)
     return true;
 }
 
+/* Requests whose FAUST compile is done get their replies (deferred.h). */
+static void resume_waiting(kr_server *server)
+{
+    for (int i = 0; i < server->client_count; i++) {
+        client *c = &server->clients[i];
+        if (!kr_deferred_waiting(&c->peer))
+            continue;
+        char *replies = kr_deferred_resume(server->engine, &c->peer);
+        if (replies)
+            queue_reply(c, replies);
+        if (c->peer.close_after_reply)
+            c->closing = true;
+    }
+}
+
 /* Event lines the engine queued go to every client that subscribed. */
 static void push_events(kr_server *server)
 {
@@ -576,7 +603,8 @@ void kr_server_run(kr_server *server, volatile int *stop)
         fds[n++] = (struct pollfd){.fd = server->tcp_fd, .events = POLLIN};
         for (int i = 0; i < server->client_count; i++) {
             client *c = &server->clients[i];
-            short events = c->closing ? 0 : POLLIN;
+            /* A waiting client's next lines stay in the kernel until its reply. */
+            short events = c->closing || kr_deferred_waiting(&c->peer) ? 0 : POLLIN;
             if (c->out_sent < c->out_len)
                 events |= POLLOUT;
             fds[n++] = (struct pollfd){.fd = c->fd, .events = events};
@@ -587,6 +615,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
         kr_engine_collect(engine);
         kr_scheduler_tick(engine);
         kr_faust_watch_tick(engine);
+        resume_waiting(server);
         push_events(server);
         watch_overload(server);
         if (server->tcp_fd >= 0)
@@ -612,7 +641,7 @@ void kr_server_run(kr_server *server, volatile int *stop)
                 keep = false;
             if (keep && c->out_sent < c->out_len)
                 keep = write_client(c) && !closing_stalled(server, c, kr_monotonic_seconds());
-            else if (keep && c->closing)
+            else if (keep && c->closing && !kr_deferred_waiting(&c->peer))
                 keep = false;
             if (!keep)
                 drop_client(server, i);
