@@ -324,7 +324,7 @@ class Jack:
                 ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy",
                  "-r", str(SAMPLE_RATE), "-p", str(JACK_PERIOD)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + 30.0  # a hang guard: jackd starts slowly on a loaded machine
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"jackd exited with {self.proc.returncode}:\n"
@@ -332,7 +332,7 @@ class Jack:
             if self.lsp().returncode == 0:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"jackd did not answer jack_lsp within 5 s:\n"
+                raise AssertionError(f"jackd did not answer jack_lsp within 30 s:\n"
                                      f"{tail(self.out_path)}")
             time.sleep(0.1)
 

@@ -105,13 +105,13 @@ def test_big_reply(fake_engine: Callable[[Handler], str]) -> None:
 def test_timeout_names_the_command(fake_engine: Callable[[Handler], str]) -> None:
     def handler(conn: socket.socket, lines: Lines) -> None:
         lines.next()
-        time.sleep(0.6)  # never answers in time
+        time.sleep(5.0)  # never answers in time
 
     with Client(fake_engine(handler)) as client:
         start = time.monotonic()
         with pytest.raises(TimeoutError, match="'tone_add'"):
             client.request("tone_add", timeout=0.2, name="a")
-        assert time.monotonic() - start < 0.5
+        assert time.monotonic() - start < 4.0  # it gave up, not waited for the 5 s answer
 
 
 def test_no_socket_says_how_to_start(tmp_path: Path) -> None:

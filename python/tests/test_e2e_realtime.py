@@ -186,7 +186,7 @@ def test_engine_stops_after_the_jack_server_went_away(jack: Jack, start_engine):
     assert engine.status()["frames"] > 0
     jack.stop()
     # The engine notices within about a second that its clock stopped...
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a hang guard, not a speed bound
     while not engine.status()["stalled"] and time.monotonic() < deadline:
         time.sleep(0.1)
     assert engine.status()["stalled"] is True

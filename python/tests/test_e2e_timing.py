@@ -505,7 +505,7 @@ def test_jack_applies_every_event_on_its_sample(jack: Jack, start_engine):
         xruns_before, seen_before = kr.status()["xruns"], reference.xruns
         reply = kr.request("play", target="g", pattern=(kr.hit() * 8).ir())
         first = int(F(reply["start"]) * 96_000)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a hang guard, not a speed bound
         while transport(kr)["sample"] < first + 4 * SR:
             assert time.monotonic() < deadline, "the JACK clock does not advance"
             time.sleep(0.1)
