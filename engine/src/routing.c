@@ -99,6 +99,8 @@ int kr_engine_connect(kr_engine *engine, kr_node *src, kr_node *dst, int port, d
         kr_error_set(error, "limit", "at most %d routes; remove some first", KR_MAX_ROUTES);
         return -1;
     }
+    if (kr_engine_reserve_dead(engine, error))
+        return -1;
     kr_route *route = calloc(1, sizeof *route);
     if (!route) {
         kr_error_set(error, "io_error", "out of memory connecting '%s'", src->name);
@@ -117,6 +119,8 @@ int kr_engine_connect(kr_engine *engine, kr_node *src, kr_node *dst, int port, d
     return 0;
 }
 
+/* Never overflows: each live route reserved its dead slot when it was made
+ * (kr_engine_reserve_dead), and dead + live stays the same here. */
 static void drop_route(kr_engine *engine, int r)
 {
     engine->dead_routes[engine->dead_route_count++] = engine->routes[r];
