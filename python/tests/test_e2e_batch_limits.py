@@ -212,7 +212,8 @@ def random_command(rng: random.Random, names: list[str]) -> dict[str, Any]:
     name, other = rng.choice(names), rng.choice(names)
     kind = rng.randrange(9)
     if kind < 3:
-        command = {"cmd": "node_set", "name": name, "ir": rng.choice([SRC, SRC2, FX])}
+        command: dict[str, Any] = {"cmd": "node_set", "name": name,
+                                   "ir": rng.choice([SRC, SRC2, FX])}
         if rng.random() < 0.3:
             command["gain"] = pick([0.1, 1.0], 5.0)
         if rng.random() < 0.2:
