@@ -7,9 +7,11 @@
 #   make clean    remove build trees
 #   make bench    build and run the DSP benchmarks (bench/run.sh; needs faust, valgrind)
 #   make fuzz     build the libFuzzer harnesses with clang and run each for 60 s (scripts/fuzz.sh)
+#   make fuzz-long  every harness at once for FUZZ_HOURS (default 2) or FUZZ_SECONDS; prints
+#                 executions and exec/s per harness
 #   make soak     one hour of audio of an edited-every-cycle session under ASan (scripts/soak.py)
 #   make soak-valgrind  the same, a few minutes, on the release engine under valgrind memcheck
-.PHONY: all engine asan nofaust rtguard test test-c test-py deps clean bench soak soak-valgrind test-soak fuzz test-fuzz
+.PHONY: all engine asan nofaust rtguard test test-c test-py deps clean bench soak soak-valgrind test-soak fuzz fuzz-long test-fuzz
 
 PY      := /usr/bin/python3
 JOBS    := $(shell nproc 2>/dev/null || echo 2)
@@ -67,13 +69,18 @@ soak-valgrind: engine
 	  --wrap "valgrind --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --track-fds=no"
 
 # Fuzzing (engine/fuzz): `make fuzz` runs each harness FUZZ_SECONDS (60);
-# `make test` a short bounded pass. Seeds and regressions are also replayed
-# by ctest in build/asan (fuzz_<target>).
+# `make fuzz-long` runs all five at once for FUZZ_HOURS (2) or FUZZ_SECONDS
+# (KRACH_FUZZ_WORK=DIR keeps the corpora); `make test` a short bounded pass
+# (16 s each, five harnesses). Seeds and regressions are also replayed by
+# ctest in build/asan (fuzz_<target>).
 fuzz:
 	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
 
+fuzz-long:
+	scripts/fuzz.sh --parallel $(or $(FUZZ_SECONDS),$(shell echo $$(( $(or $(FUZZ_HOURS),2) * 3600 ))))
+
 test-fuzz:
-	scripts/fuzz.sh 20
+	scripts/fuzz.sh 16
 
 test-soak:
 	$(SOAK_ASAN_ENV) $(PY) scripts/soak.py --engine $(ASAN)/krach-engine --minutes 3 --quiet

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "krach/engine.h"
 #include "krach/error.h"
 #include "krach/pattern.h"
 
@@ -29,7 +30,34 @@ void kr_fuzz_check_error(const kr_error *error, const char *code, const char *wh
  * negative time, far from zero) twice each, and checks what a query promises:
  * either events — sorted by part begin, each part non-empty and inside the
  * query arc and inside its whole, at most KR_QUERY_EVENTS, the same both
- * times — or a bad_pattern error with a message. */
+ * times (the second query is made only when the first gave at most 256
+ * events: dense answers cost milliseconds) — or a bad_pattern error with a
+ * message. */
 void kr_fuzz_query_pattern(const kr_pattern *pattern);
+
+/* ---- one offline engine, reused ----------------------------------------------
+ *
+ * Opening an engine maps and zeroes megabytes of rings (several ms under
+ * ASan), which made the protocol harness run ~80 inputs a second. Instead the
+ * engine is opened once per configuration and brought back to its just-opened
+ * session between inputs: recording stopped, every node removed (taking its
+ * routes, patterns and automations), the scheduler, scenes, master, clock,
+ * counters and rings reset. So that no input sees what an earlier one left,
+ * the reset checks that `state`, `transport`, `scenes` and `status` (but its
+ * uptime and CPU load) read exactly as right after opening, and fails loudly otherwise. Every KR_FUZZ_REOPEN-th
+ * input reopens for real anyway. */
+#define KR_FUZZ_REOPEN 4096
+#define KR_FUZZ_ENGINES 2 /* slots: a harness may keep two engines side by side */
+
+/* A private temporary directory (created once, removed at exit). */
+const char *kr_fuzz_sandbox(void);
+
+/* The offline engine of `slot` (0 or 1) for `config`, in a fresh session:
+ * opened, or reset and checked. */
+kr_engine *kr_fuzz_engine(const kr_config *config, int slot);
+
+/* The reply to `request` (a JSON line without newline) as parsed JSON, after
+ * checking it is one object with a boolean ok; the caller decrefs it. */
+struct json_t *kr_fuzz_ask(kr_engine *engine, const char *request);
 
 #endif

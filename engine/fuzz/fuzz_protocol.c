@@ -1,8 +1,9 @@
 /* fuzz_protocol.c — whole command handling, as a client's bytes would arrive.
  *
  * Each input is a session: its bytes go through the server's own line framing
- * (kr_linebuf, 1 MiB lines) into kr_protocol_handle against a fresh offline
- * engine — the real context with every module, no audio thread; time moves
+ * (kr_linebuf, 1 MiB lines) into kr_protocol_handle against an offline engine
+ * in its just-opened state (kr_fuzz_engine: one engine, reset and checked
+ * between inputs) — the real context with every module, no audio thread; time moves
  * only on `render`, which runs kr_rt_process here, exactly as `krach render`
  * does. After each line the harness does what the server loop does between
  * requests (kr_engine_collect), and stops where the server would stop reading
@@ -80,29 +81,6 @@ typedef struct session {
 
 /* ---- sandbox -------------------------------------------------------------------- */
 
-static char sandbox[256];
-
-static void remove_sandbox(void)
-{
-    char cmd[300];
-    if (sandbox[0] && strncmp(sandbox, "/tmp/", 5) == 0 && !strchr(sandbox, '\'')) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", sandbox);
-        if (system(cmd) != 0)
-            fprintf(stderr, "fuzz: could not remove %s\n", sandbox);
-    }
-}
-
-static const char *sandbox_dir(void)
-{
-    if (!sandbox[0]) {
-        snprintf(sandbox, sizeof sandbox, "/tmp/krach-fuzz-XXXXXX");
-        if (!mkdtemp(sandbox))
-            kr_fuzz_fail("cannot create a temporary directory under /tmp");
-        atexit(remove_sandbox);
-    }
-    return sandbox;
-}
-
 /* The sandboxed path for a requested one: same extension, private directory. */
 static void sandbox_path(const char *requested, char *out, size_t len)
 {
@@ -114,7 +92,7 @@ static void sandbox_path(const char *requested, char *out, size_t len)
                                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
                                                == strlen(dot + 1))
         snprintf(ext, sizeof ext, "%s", dot);
-    snprintf(out, len, "%s/%sout%s", sandbox_dir(), strstr(requested, "/missing/") ? "missing/" : "",
+    snprintf(out, len, "%s/%sout%s", kr_fuzz_sandbox(), strstr(requested, "/missing/") ? "missing/" : "",
              ext);
 }
 
@@ -258,13 +236,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.log_level = KR_LOG_DEBUG; /* every log line is formatted, to catch bad arguments */
     snprintf(cfg.log_path, sizeof cfg.log_path, "/dev/null");
     snprintf(cfg.token, sizeof cfg.token, FUZZ_TOKEN);
-    snprintf(cfg.socket_path, sizeof cfg.socket_path, "%s/engine.sock", sandbox_dir());
+    snprintf(cfg.socket_path, sizeof cfg.socket_path, "%s/engine.sock", kr_fuzz_sandbox());
 
-    static kr_engine engine; /* large: keep it off the stack */
-    char err[512] = "";
-    if (kr_engine_open(&engine, &cfg, err, sizeof err))
-        kr_fuzz_fail("kr_engine_open: %s", err);
-    session s = {.engine = &engine, .peer = {.needs_auth = tcp},
+    kr_engine *engine = kr_fuzz_engine(&cfg, 0); /* opened once, reset between inputs */
+    session s = {.engine = engine, .peer = {.needs_auth = tcp},
                  .skip_first = options, .verbose = getenv("KRACH_FUZZ_VERBOSE") != NULL,
                  .render_budget = RENDER_BUDGET};
     kr_linebuf in;
@@ -275,6 +250,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc < 0)
         kr_fuzz_fail("kr_linebuf_feed: out of memory");
     kr_linebuf_free(&in);
-    kr_engine_close(&engine);
     return 0;
 }

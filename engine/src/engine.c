@@ -314,14 +314,49 @@ int kr_engine_reserve_retire(kr_engine *engine, kr_error *error)
 
 static int kr_engine_publish_now(kr_engine *engine, kr_error *error);
 
+/* Grows `*list` (of pointers) to hold at least `need` items. */
+static int grow_list(void ***list, int *cap, int need)
+{
+    if (need <= *cap)
+        return 0;
+    int next = *cap ? *cap : 64;
+    while (next < need)
+        next *= 2;
+    void **grown = realloc(*list, (size_t)next * sizeof *grown);
+    if (!grown)
+        return -1;
+    *list = grown;
+    *cap = next;
+    return 0;
+}
+
+int kr_engine_reserve_dead(kr_engine *engine, kr_error *error)
+{
+    if (grow_list((void ***)&engine->dead_nodes, &engine->dead_node_cap,
+                  engine->dead_node_count + engine->node_count + 1) ||
+        grow_list((void ***)&engine->dead_routes, &engine->dead_route_cap,
+                  engine->dead_route_count + engine->route_count + 1)) {
+        kr_error_set(error, "io_error", "out of memory reserving room for removals");
+        return -1;
+    }
+    return 0;
+}
+
 /* Builds a graph of the current model and sends it; `removed` (if any) and
  * the routes in engine->dead_routes are parked on the previous graph so they
  * are freed only once that one is retired. Inside a batch it only notes that
  * a graph is due (kr_engine_end_batch publishes once). */
 int kr_engine_publish(kr_engine *engine, kr_node *removed, kr_error *error)
 {
-    if (removed)
+    if (removed) {
+        /* Cannot overflow: the node had its slot reserved when it was added. */
+        if (engine->dead_node_count >= engine->dead_node_cap) {
+            kr_error_set(error, "io_error", "internal: no slot reserved for removed node '%s'",
+                         removed->name);
+            return -1;
+        }
         engine->dead_nodes[engine->dead_node_count++] = removed;
+    }
     if (engine->batch_depth > 0) {
         engine->publish_due = true;
         return 0;
@@ -414,6 +449,10 @@ int kr_engine_add_node(kr_engine *engine, kr_node *node, kr_error *error)
     if (engine->node_count >= KR_MAX_NODES) {
         kr_error_set(error, "limit", "the engine holds at most %d nodes; remove one first",
                      KR_MAX_NODES);
+        kr_node_destroy(node);
+        return -1;
+    }
+    if (kr_engine_reserve_dead(engine, error)) {
         kr_node_destroy(node);
         return -1;
     }
@@ -559,6 +598,11 @@ void kr_engine_close(kr_engine *engine)
         engine->dead_node_count = engine->route_count = engine->dead_route_count = 0;
         kr_rt_free(&engine->rt);
     }
+    free(engine->dead_nodes);
+    free(engine->dead_routes);
+    engine->dead_nodes = NULL;
+    engine->dead_routes = NULL;
+    engine->dead_node_cap = engine->dead_route_cap = 0;
     kr_scheduler_free(&engine->sched);
     kr_faust_dir_close(engine->faust_dir);
     engine->faust_dir = NULL;

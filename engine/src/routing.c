@@ -14,13 +14,19 @@ static int index_of(const kr_engine *engine, const kr_node *node)
 }
 
 /* Kahn's algorithm, taking nodes in creation order whenever several are
- * ready, so the order is stable and sources stay where they were. */
+ * ready, so the order is stable and sources stay where they were. Each
+ * route's ends are looked up once: with 256 nodes and 1024 routes, looking
+ * them up inside the loop cost ~67 million steps per graph. */
 void kr_engine_topological_order(const kr_engine *engine, kr_node **order)
 {
     int n = engine->node_count, indegree[KR_MAX_NODES] = {0};
+    int src[KR_MAX_ROUTES], dst[KR_MAX_ROUTES];
     bool placed[KR_MAX_NODES] = {false};
-    for (int r = 0; r < engine->route_count; r++)
-        indegree[index_of(engine, engine->routes[r]->dst)]++;
+    for (int r = 0; r < engine->route_count; r++) {
+        src[r] = index_of(engine, engine->routes[r]->src);
+        dst[r] = index_of(engine, engine->routes[r]->dst);
+        indegree[dst[r]]++;
+    }
     for (int done = 0; done < n;) {
         int next = -1;
         for (int i = 0; i < n && next < 0; i++)
@@ -34,8 +40,8 @@ void kr_engine_topological_order(const kr_engine *engine, kr_node **order)
         placed[next] = true;
         order[done++] = engine->nodes[next];
         for (int r = 0; r < engine->route_count; r++)
-            if (engine->routes[r]->src == engine->nodes[next])
-                indegree[index_of(engine, engine->routes[r]->dst)]--;
+            if (src[r] == next)
+                indegree[dst[r]]--;
     }
 }
 
@@ -99,6 +105,8 @@ int kr_engine_connect(kr_engine *engine, kr_node *src, kr_node *dst, int port, d
         kr_error_set(error, "limit", "at most %d routes; remove some first", KR_MAX_ROUTES);
         return -1;
     }
+    if (kr_engine_reserve_dead(engine, error))
+        return -1;
     kr_route *route = calloc(1, sizeof *route);
     if (!route) {
         kr_error_set(error, "io_error", "out of memory connecting '%s'", src->name);
@@ -117,6 +125,8 @@ int kr_engine_connect(kr_engine *engine, kr_node *src, kr_node *dst, int port, d
     return 0;
 }
 
+/* Never overflows: each live route reserved its dead slot when it was made
+ * (kr_engine_reserve_dead), and dead + live stays the same here. */
 static void drop_route(kr_engine *engine, int r)
 {
     engine->dead_routes[engine->dead_route_count++] = engine->routes[r];

@@ -67,10 +67,14 @@ typedef struct kr_engine {
      * be parked on the graph they leave (routing.c). */
     kr_route *routes[KR_MAX_ROUTES];
     int route_count;
-    kr_route *dead_routes[KR_MAX_ROUTES];
-    int dead_route_count;
-    kr_node *dead_nodes[KR_MAX_NODES]; /* removed, waiting to be parked likewise */
-    int dead_node_count;
+    /* Removed routes and nodes waiting to be parked. A batch defers the
+     * parking, so any number can pile up: the lists grow, and every live node
+     * and route owns a slot in advance (capacity >= dead + live, kept by
+     * kr_engine_reserve_dead), so removing one never needs memory. */
+    kr_route **dead_routes;
+    int dead_route_count, dead_route_cap;
+    kr_node **dead_nodes;
+    int dead_node_count, dead_node_cap;
     int batch_depth;            /* > 0: graph changes wait for the batch's end */
     bool publish_due;
     kr_recorder recorder;       /* kr.record */
@@ -141,6 +145,11 @@ int kr_engine_reserve_retire(kr_engine *engine, kr_error *error);
  * everything over in one KR_RT_BATCH command, applied at one block boundary. */
 void kr_engine_begin_batch(kr_engine *engine);
 int kr_engine_end_batch(kr_engine *engine, kr_error *error);
+
+/* Before a node or a route joins the model: makes sure the dead lists can
+ * take every live node and route, plus one of each. Returns 0, or -1 with
+ * "io_error" when out of memory (then nothing may be added). */
+int kr_engine_reserve_dead(kr_engine *engine, kr_error *error);
 
 /* Builds and sends a graph of the current nodes and routes (see engine.c). */
 int kr_engine_publish(kr_engine *engine, kr_node *removed, kr_error *error);
