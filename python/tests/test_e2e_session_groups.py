@@ -165,3 +165,22 @@ def test_hush_of_an_unknown_name_raises(offline_session):
         kr.hush("typo/cutoff")
     kr.hush("bass")
     kr.hush("bass/freq")
+
+
+def test_a_batch_follows_the_naming_rule(offline_session):
+    """Inside ``kr.batch()`` a group means its members as it does alone: the dry run
+    accepts ``control_set`` and ``node_remove`` of "drums" (before, it refused what the
+    same commands do outside a batch), and a group that means nothing is refused with
+    nothing changed."""
+    kr = offline_session
+    _band(kr)
+    with kr.batch():
+        kr.set("drums/freq", 300)
+        kr.remove("drums")
+    assert [n["name"] for n in kr.nodes] == ["bass"]
+    before = kr.request("state")["state"]
+    with pytest.raises(KrachError) as err:
+        kr.request("batch", commands=[{"cmd": "node_gain", "name": "bass", "gain": 0.2},
+                                      {"cmd": "node_remove", "name": "drums"}])
+    assert err.value.code == "unknown_node" and "nothing was changed" in err.value.message
+    assert kr.request("state")["state"] == before

@@ -222,6 +222,21 @@ static void sim_drop_routes(sim *s, int a, int b)
             s->routes[r] = s->routes[--s->route_count];
 }
 
+/* The nodes of the simulation that `name` means once the commands before
+ * this one have run (the engine's one naming rule, names.c): its count, or
+ * -1 with unknown_node. */
+static int sim_means(kr_request *req, const sim *s, const char *name, int *found)
+{
+    int count = 0;
+    for (int i = 0; i < s->count; i++)
+        if (s->nodes[i].name[0] && kr_name_means(name, s->nodes[i].name))
+            found[count++] = i;
+    if (count == 0)
+        kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (not in the "
+                     "engine, nor made earlier in this batch)", name);
+    return count ? count : -1;
+}
+
 /* node_gain, mute, unmute, solo, unsolo: a node or a group ("name/…") that
  * exists once the commands before this one have run. */
 static int check_named(kr_request *req, const sim *s, json_t *sub)
@@ -235,16 +250,48 @@ static int check_named(kr_request *req, const sim *s, json_t *sub)
                  : kr_field_string(sub, cmd, "name", strcmp(cmd, "unsolo") != 0, &name,
                                    &req->error) < 0)
         return -1;
-    if (!name)
-        return 0;
-    for (int i = 0; i < s->count; i++) {
-        const char *n = s->nodes[i].name;
-        if (n[0] && kr_name_means(name, n)) /* the engine's one naming rule (names.c) */
-            return 0;
+    int found[KR_MAX_NODES + BATCH_MAX];
+    return !name || sim_means(req, s, name, found) > 0 ? 0 : -1;
+}
+
+/* node_remove of a node or a whole group. */
+static int check_remove(kr_request *req, sim *s, json_t *sub)
+{
+    const char *name;
+    int found[KR_MAX_NODES + BATCH_MAX];
+    int count = kr_field_string(sub, req->cmd, "name", true, &name, &req->error) < 0
+                    ? -1 : sim_means(req, s, name, found);
+    for (int k = 0; k < count; k++) {
+        sim_drop_routes(s, found[k], -1);
+        s->nodes[found[k]].name[0] = '\0'; /* gone (indices stay valid) */
+        s->nodes[found[k]].bytes = 0;
+        s->live--;
     }
-    kr_error_set(&req->error, "unknown_node", "unknown node or group '%s' (not in the engine, "
-                 "nor made earlier in this batch)", name);
-    return -1;
+    return count < 0 ? -1 : 0;
+}
+
+/* control_set on a node or a group: every member has the control. */
+static int check_control_set(kr_request *req, sim *s, json_t *sub)
+{
+    const char *name, *control;
+    double value;
+    int found[KR_MAX_NODES + BATCH_MAX];
+    int count = kr_field_string(sub, req->cmd, "name", true, &name, &req->error) < 0 ||
+                        kr_field_string(sub, req->cmd, "control", true, &control,
+                                        &req->error) < 0
+                    ? -1 : sim_means(req, s, name, found);
+    if (count < 0)
+        return -1;
+    for (int k = 0; k < count; k++) {
+        const sim_node *n = &s->nodes[found[k]];
+        if (!n->program || kr_dsp_program_find_control(n->program, control) < 0) {
+            kr_error_set(&req->error, "unknown_control", "node '%s' has no control '%s'",
+                         n->name, control);
+            return -1;
+        }
+    }
+    return kr_field_number(sub, req->cmd, "value", true, -HUGE_VAL, HUGE_VAL, &value,
+                           &req->error) < 0 ? -1 : 0;
 }
 
 /* First pass for one command: every check its real run makes, against the
@@ -255,15 +302,8 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
     int a, b;
     if (!strcmp(cmd, "node_set"))
         return check_node_set(req, s, sub, program);
-    if (!strcmp(cmd, "node_remove")) {
-        if (need_node(req, s, sub, "name", &a))
-            return -1;
-        sim_drop_routes(s, a, -1);
-        s->nodes[a].name[0] = '\0'; /* gone (indices stay valid) */
-        s->nodes[a].bytes = 0;
-        s->live--;
-        return 0;
-    }
+    if (!strcmp(cmd, "node_remove"))
+        return check_remove(req, s, sub);
     if (!strcmp(cmd, "connect"))
         return check_connect(req, s, sub);
     if (!strcmp(cmd, "unsend")) {
@@ -272,20 +312,8 @@ static int check(kr_request *req, sim *s, json_t *sub, kr_dsp_program **program)
         sim_drop_routes(s, a, b);
         return 0;
     }
-    if (!strcmp(cmd, "control_set")) {
-        const char *control;
-        double value;
-        if (need_node(req, s, sub, "name", &a) ||
-            kr_field_string(sub, cmd, "control", true, &control, &req->error) < 0)
-            return -1;
-        if (!s->nodes[a].program || kr_dsp_program_find_control(s->nodes[a].program, control) < 0) {
-            kr_error_set(&req->error, "unknown_control", "node '%s' has no control '%s'",
-                         s->nodes[a].name, control);
-            return -1;
-        }
-        return kr_field_number(sub, cmd, "value", true, -HUGE_VAL, HUGE_VAL, &value,
-                               &req->error) < 0 ? -1 : 0;
-    }
+    if (!strcmp(cmd, "control_set"))
+        return check_control_set(req, s, sub);
     return check_named(req, s, sub);
 }
 
