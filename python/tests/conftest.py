@@ -108,6 +108,14 @@ def offline_session(offline_engine: Engine) -> Iterator[object]:
 
 
 @pytest.fixture
+def dsp_dir(tmp_path: Path) -> Path:
+    """An empty FAUST folder for an engine's ``--dsp-dir``, inside the test's own tmp_path."""
+    folder = tmp_path / "dsp"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
 def jack(tmp_path: Path, engine_home: Path) -> Iterator[Jack]:
     """A private jackd (dummy driver, see `e2e_support.Jack`), stopped at teardown.
 

@@ -54,13 +54,6 @@ def has_reply(conn: Conn) -> bool:
 
 
 @pytest.fixture
-def dsp_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "dsp"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def live_engine(start_engine: Callable[..., Engine], dsp_dir: Path) -> Engine:
     """A real-time clock (null audio backend), so patterns run while we wait."""
     return start_engine("--backend", "null", "--dsp-dir", str(dsp_dir))

@@ -29,13 +29,6 @@ process = os.osc(freq) * amp;
 
 
 @pytest.fixture
-def dsp_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "dsp"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
 def faust_engine(start_engine: Callable[..., Any], dsp_dir: Path):
     return start_engine("--offline", "--dsp-dir", str(dsp_dir))
 
